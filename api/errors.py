@@ -1,0 +1,119 @@
+"""One error body for every failed partner API request.
+
+    {"error": {"code": "invalid", "message": "...",
+               "fields": {"contact_method": [{"code": "invalid_choice", "message": "..."}]}}}
+"""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database cannot be reached; nothing was stored. Retry later."
+    default_code = "service_unavailable"
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields is not None:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def field_errors(detail: Any) -> dict[str, Any]:
+    """DRF's validation detail as `{field: [{"code", "message"}]}`; nested fields dotted."""
+    if isinstance(detail, list):
+        return {"non_field_errors": _error_list(detail)}
+    fields: dict[str, Any] = {}
+    for name, errors in detail.items():
+        if isinstance(errors, dict):
+            for inner, inner_errors in field_errors(errors).items():
+                fields[f"{name}.{inner}"] = inner_errors
+        else:
+            fields[name] = _error_list(errors)
+    return fields
+
+
+def _error_list(errors: Any) -> list[dict[str, str]]:
+    if not isinstance(errors, list):
+        errors = [errors]
+    flat = []
+    for error in errors:
+        if isinstance(error, dict | list):
+            # A list nested in a list (e.g. per-item errors) is summarised, not dropped.
+            for inner in field_errors(error).values():
+                flat.extend(inner)
+        else:
+            flat.append({"code": getattr(error, "code", "invalid"), "message": str(error)})
+    return flat
+
+
+def validation_error_body(detail: Any) -> dict[str, Any]:
+    return error_body("invalid", "The request is invalid; see fields.", field_errors(detail))
+
+
+def service_unavailable_response() -> JsonResponse:
+    response = JsonResponse(
+        error_body(ServiceUnavailable.default_code, str(ServiceUnavailable.default_detail)),
+        status=503,
+    )
+    response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: DRF's headers (WWW-Authenticate, Retry-After), our body."""
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DatabaseError) and _connection_lost(exc)
+    ):
+        logger.warning("Database unavailable: %s", exc)
+        unavailable = service_unavailable_response()
+        return Response(
+            error_body(ServiceUnavailable.default_code, str(ServiceUnavailable.default_detail)),
+            status=503,
+            headers={"Retry-After": unavailable["Retry-After"]},
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = validation_error_body(exc.detail)
+        return response
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else exc.default_code
+    response.data = error_body(code, _message(exc.detail))
+    return response
+
+
+def _message(detail: Any) -> str:
+    if isinstance(detail, dict) and "detail" in detail:
+        return str(detail["detail"])
+    return str(detail)
+
+
+def _connection_lost(exc: DatabaseError) -> bool:
+    # psycopg raises OperationalError subclasses for lost connections; anything else (a
+    # constraint, bad SQL) is a bug and must surface as a 500.
+    return isinstance(exc.__cause__, OperationalError | InterfaceError)

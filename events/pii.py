@@ -1,0 +1,61 @@
+"""Refusing session ids that look like personal data (SPEC §3.1).
+
+A session id must be an opaque token chosen by the partner: a UUID/GUID, a hex or
+base64url hash, or a prefixed random token. Values shaped like an email address, a phone
+number, an IP address or a payment card number are refused as `looks_like_pii`, checked
+before the character rule so the partner learns why.
+
+The rules, as documented to partners:
+- email: contains "@" followed by a dotted domain;
+- phone: only digits, spaces, "+", "(", ")", "." and "-", with 7 to 15 digits;
+- IP address: a dotted IPv4 address or any valid IPv6 address;
+- card: 13 to 19 digits (spaces and "-" allowed) that pass the Luhn check.
+UUIDs, hex or base64url hashes of 128 bits or more, and tokens with a letter prefix
+(`sess_...`) never match any rule.
+"""
+
+import ipaddress
+import re
+
+SESSION_ID_MAX_LENGTH = 128
+SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE_CHARACTERS = re.compile(r"\+?[\d\s().-]+")
+_CARD_CHARACTERS = re.compile(r"[\d -]+")
+
+
+def pii_kind(value: str) -> str | None:
+    """The kind of personal data `value` looks like ("email", ...), or None."""
+    if _EMAIL.fullmatch(value.strip()):
+        return "an email address"
+    if _looks_like_ip(value.strip()):
+        return "an IP address"
+    digits = re.sub(r"\D", "", value)
+    if _CARD_CHARACTERS.fullmatch(value) and 13 <= len(digits) <= 19 and _luhn_valid(digits):
+        return "a payment card number"
+    if _PHONE_CHARACTERS.fullmatch(value.strip()) and 7 <= len(digits) <= 15:
+        return "a phone number"
+    return None
+
+
+def _looks_like_ip(value: str) -> bool:
+    if "." not in value and ":" not in value:
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if position % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0

@@ -1,0 +1,177 @@
+"""The one place events are written.
+
+Each event is inserted with "insert or ignore" against the identity constraint
+(`event_identity_unique`), so a retry, or two identical requests racing, store one row:
+the loser of the race finds the winner's row and reports it as a duplicate.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from events.models import Event
+from helplines.models import Partner, PartnerAPIKey
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    type: str
+    helpline_pk: int
+    helpline_id: str  # the helpline's public id, echoed back to the partner
+    session_id: str
+    timestamp: datetime
+    contact_method: str = ""  # "" on displays
+
+    @property
+    def identity(self) -> tuple[str, int, str, datetime, str]:
+        return (self.type, self.helpline_pk, self.session_id, self.timestamp, self.contact_method)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: int
+    type: str
+    helpline_id: str
+    session_id: str
+    timestamp: datetime
+    contact_method: str | None
+    received_at: datetime
+    created: bool
+
+
+_COLUMNS = (
+    "type",
+    "partner_id",
+    "api_key_prefix",
+    "is_test",
+    "helpline_id",
+    "session_id",
+    "timestamp",
+    "contact_method",
+    "received_at",
+)
+
+
+def record_events(
+    *, partner: Partner, api_key: PartnerAPIKey, events: Sequence[NewEvent]
+) -> list[StoredEvent]:
+    """Store `events` for `partner`, one result per event in order.
+
+    An event identical to one already stored (or to an earlier one in `events`) is not
+    stored again: its result carries the stored row and `created=False`. One INSERT for
+    all events, plus one SELECT when some were duplicates.
+    """
+    if not events:
+        return []
+    received_at = timezone.now()
+    distinct: dict[tuple, NewEvent] = {}
+    for event in events:
+        distinct.setdefault(_key(event.identity), event)
+
+    with transaction.atomic():
+        inserted = _insert_ignoring_duplicates(partner, api_key, list(distinct.values()), received_at)
+        missing = [event for key, event in distinct.items() if key not in inserted]
+        existing = _find_existing(partner, missing) if missing else {}
+
+    results = []
+    first_seen: set[tuple] = set()
+    for event in events:
+        key = _key(event.identity)
+        if key in inserted:
+            event_id, stored_at = inserted[key], received_at
+            created = key not in first_seen  # a repeat inside the same request is a duplicate
+            first_seen.add(key)
+        else:
+            event_id, stored_at = existing[key]
+            created = False
+        results.append(
+            StoredEvent(
+                id=event_id,
+                type=event.type,
+                helpline_id=event.helpline_id,
+                session_id=event.session_id,
+                timestamp=event.timestamp,
+                contact_method=event.contact_method or None,
+                received_at=stored_at,
+                created=created,
+            )
+        )
+    return results
+
+
+def _insert_ignoring_duplicates(
+    partner: Partner, api_key: PartnerAPIKey, events: list[NewEvent], received_at: datetime
+) -> dict[tuple, int]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: identity -> id of each row inserted.
+
+    Raw SQL because the ORM's bulk_create(ignore_conflicts=True) returns no ids. The same
+    statement runs on PostgreSQL and on SQLite >= 3.35.
+    """
+    ops = connection.ops
+    table = ops.quote_name(Event._meta.db_table)
+    columns = ", ".join(ops.quote_name(column) for column in _COLUMNS)
+    row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    params: list[object] = []
+    adapted_received_at = ops.adapt_datetimefield_value(received_at)
+    for event in events:
+        params.extend(
+            (
+                event.type,
+                partner.pk,
+                api_key.prefix,
+                api_key.is_test,
+                event.helpline_pk,
+                event.session_id,
+                ops.adapt_datetimefield_value(event.timestamp),
+                event.contact_method,
+                adapted_received_at,
+            )
+        )
+    returning = ", ".join(
+        ops.quote_name(column)
+        for column in ("id", "type", "helpline_id", "session_id", "timestamp", "contact_method")
+    )
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(events))} "
+        f"ON CONFLICT DO NOTHING RETURNING {returning}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {
+        _key((type_, helpline_pk, session_id, _as_utc(stamp), contact_method)): event_id
+        for event_id, type_, helpline_pk, session_id, stamp, contact_method in rows
+    }
+
+
+def _find_existing(partner: Partner, events: list[NewEvent]) -> dict[tuple, tuple[int, datetime]]:
+    """identity -> (id, received_at) of already stored rows identical to `events`."""
+    candidates = Event.objects.filter(
+        partner=partner,
+        session_id__in={event.session_id for event in events},
+        timestamp__in={event.timestamp for event in events},
+    ).values_list("id", "type", "helpline_id", "session_id", "timestamp", "contact_method", "received_at")
+    return {
+        _key((type_, helpline_pk, session_id, stamp, contact_method)): (event_id, stored_at)
+        for event_id, type_, helpline_pk, session_id, stamp, contact_method, stored_at in candidates
+    }
+
+
+def _key(identity: tuple[str, int, str, datetime, str]) -> tuple:
+    type_, helpline_pk, session_id, stamp, contact_method = identity
+    return (type_, int(helpline_pk), session_id, _as_utc(stamp), contact_method)
+
+
+def _as_utc(value: datetime | str) -> datetime:
+    """Normalise a timestamp from a raw cursor (SQLite returns text, naive UTC)."""
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        assert parsed is not None, value
+        value = parsed
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

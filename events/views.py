@@ -1,0 +1,177 @@
+"""Partner event ingest: POST /v1/events/helpline_display, helpline_click and batch."""
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.errors import validation_error_body
+from api.schema import AUTH_ERRORS, BODY_ERRORS, THROTTLED, UNAVAILABLE
+from events.batch import BatchRequestSerializer, BatchResponseSerializer
+from events.models import EventType
+from events.serializers import (
+    INCOMING_SERIALIZERS,
+    ClickEventSerializer,
+    DisplayEventSerializer,
+    EventSerializer,
+)
+from events.services import NewEvent, StoredEvent, record_events
+from events.throttling import EventRateThrottle
+from helplines.authentication import request_api_key, request_partner
+from helplines.selectors import helpline_pks_by_public_id
+
+INGEST_ERRORS = {**BODY_ERRORS, **AUTH_ERRORS, **THROTTLED, **UNAVAILABLE}
+
+
+def _single_schema(request_serializer: type[serializers.Serializer], summary: str) -> Any:
+    return extend_schema(
+        tags=["events"],
+        summary=summary,
+        request=request_serializer,
+        responses={
+            201: OpenApiResponse(EventSerializer, description="Stored."),
+            200: OpenApiResponse(
+                EventSerializer, description="Identical to an event already stored: not stored again."
+            ),
+            **INGEST_ERRORS,
+        },
+    )
+
+
+class EventIngestViewSet(viewsets.GenericViewSet):
+    """Validates each event alone by SPEC §3.1 and hands the valid ones to `record_events`.
+
+    Quota exempt: never counts against the directory quota; rate limited per key instead.
+    """
+
+    throttle_classes = [EventRateThrottle]
+
+    @property
+    def max_body_bytes(self) -> int:
+        if self.action == "batch":
+            return settings.EVENTS_MAX_BATCH_BODY_BYTES
+        return settings.EVENTS_MAX_BODY_BYTES
+
+    @_single_schema(DisplayEventSerializer, "Report that a helpline was displayed")
+    def display(self, request: Request) -> Response:
+        return self._ingest_one(request, EventType.DISPLAY)
+
+    @_single_schema(ClickEventSerializer, "Report that a user clicked to contact a helpline")
+    def click(self, request: Request) -> Response:
+        return self._ingest_one(request, EventType.CLICK)
+
+    @extend_schema(
+        tags=["events"],
+        summary="Report up to 1,000 events at once",
+        request=BatchRequestSerializer,
+        responses={
+            200: OpenApiResponse(
+                BatchResponseSerializer,
+                description="One result per event, in order; valid events are stored even "
+                "when others are rejected.",
+            ),
+            **INGEST_ERRORS,
+        },
+    )
+    def batch(self, request: Request) -> Response:
+        envelope = BatchRequestSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        items = envelope.validated_data["events"]
+        helplines = helpline_pks_by_public_id(
+            item.get("helpline_id") for item in items if isinstance(item, dict)
+        )
+        results: list[dict[str, Any]] = [{} for _ in items]
+        valid: list[tuple[int, NewEvent]] = []
+        for index, item in enumerate(items):
+            results[index]["index"] = index
+            error = _batch_item_error(item)
+            if error is None:
+                validator = INCOMING_SERIALIZERS[item["type"]](
+                    data=_without_type(item), context={"helplines": helplines}
+                )
+                if validator.is_valid():
+                    valid.append((index, _new_event(validator.validated_data)))
+                    continue
+                error = validation_error_body(validator.errors)["error"]
+            results[index].update(status="rejected", error=error)
+
+        stored = record_events(
+            partner=request_partner(request),
+            api_key=request_api_key(request),
+            events=[event for _, event in valid],
+        )
+        for (index, _), event in zip(valid, stored, strict=True):
+            results[index].update(status="created" if event.created else "duplicate", id=event.id)
+        statuses = [result["status"] for result in results]
+        return Response(
+            {
+                "results": results,
+                "created": statuses.count("created"),
+                "duplicates": statuses.count("duplicate"),
+                "rejected": statuses.count("rejected"),
+            }
+        )
+
+    def _ingest_one(self, request: Request, event_type: EventType) -> Response:
+        data = request.data
+        helplines = helpline_pks_by_public_id(
+            [data.get("helpline_id")] if isinstance(data, dict) else []
+        )
+        validator = INCOMING_SERIALIZERS[event_type](data=data, context={"helplines": helplines})
+        validator.is_valid(raise_exception=True)
+        [event] = record_events(
+            partner=request_partner(request),
+            api_key=request_api_key(request),
+            events=[_new_event(validator.validated_data)],
+        )
+        return _event_response(event)
+
+
+def _event_response(event: StoredEvent) -> Response:
+    return Response(
+        EventSerializer(event).data,
+        status=status.HTTP_201_CREATED if event.created else status.HTTP_200_OK,
+    )
+
+
+def _new_event(validated: dict[str, Any]) -> NewEvent:
+    return NewEvent(
+        type=validated["type"],
+        helpline_pk=validated["helpline_pk"],
+        helpline_id=validated["helpline_id"],
+        session_id=validated["session_id"],
+        timestamp=validated["timestamp"],
+        contact_method=validated.get("contact_method", ""),
+    )
+
+
+def _batch_item_error(item: Any) -> dict[str, Any] | None:
+    """The error of a batch item whose `type` alone already makes it unusable."""
+    if not isinstance(item, dict):
+        return validation_error_body(
+            {"non_field_errors": [serializers.ErrorDetail("Must be an object.", code="invalid")]}
+        )["error"]
+    event_type = item.get("type")
+    if event_type is None:
+        return validation_error_body(
+            {"type": [serializers.ErrorDetail("This field is required.", code="required")]}
+        )["error"]
+    if event_type not in INCOMING_SERIALIZERS:
+        return validation_error_body(
+            {
+                "type": [
+                    serializers.ErrorDetail(
+                        f"Must be one of: {', '.join(INCOMING_SERIALIZERS)}.",
+                        code="invalid_choice",
+                    )
+                ]
+            }
+        )["error"]
+    return None
+
+
+def _without_type(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in item.items() if name != "type"}

@@ -1,0 +1,95 @@
+"""Partner API keys on every partner API request.
+
+Accepted as `Authorization: Bearer <key>`, `Authorization: Api-Key <key>` or
+`X-API-Key: <key>`; never from the query string or the body. Missing or unknown key: 401.
+Revoked or expired key, or inactive partner: 403.
+"""
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from helplines.models import Partner, PartnerAPIKey
+
+AUTHORIZATION_SCHEMES = ("bearer", "api-key")
+
+
+class KeyRevoked(exceptions.PermissionDenied):
+    default_detail = "This API key has been revoked."
+    default_code = "key_revoked"
+
+
+class KeyExpired(exceptions.PermissionDenied):
+    default_detail = "This API key has expired."
+    default_code = "key_expired"
+
+
+class PartnerInactive(exceptions.PermissionDenied):
+    default_detail = "This partner account is inactive."
+    default_code = "partner_inactive"
+
+
+def key_from_request(request: Request) -> str | None:
+    header = request.META.get("HTTP_X_API_KEY", "").strip()
+    if header:
+        return header
+    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
+    if scheme.lower() in AUTHORIZATION_SCHEMES and credentials.strip():
+        return credentials.strip()
+    return None
+
+
+def find_key(raw_key: str) -> PartnerAPIKey | None:
+    """The key `raw_key` names, revoked or not; None when no stored key matches it."""
+    prefix, dot, _ = raw_key.partition(".")
+    if not dot:
+        return None
+    # One query: the prefix is unique and indexed; the partner comes along for the checks.
+    api_key = PartnerAPIKey.objects.select_related("partner").filter(prefix=prefix).first()
+    if api_key is None or not api_key.is_valid(raw_key):
+        return None
+    return api_key
+
+
+class PartnerKeyAuthentication(BaseAuthentication):
+    """Sets `request.user` to the Partner and `request.auth` to its PartnerAPIKey."""
+
+    def authenticate(self, request: Request) -> tuple[Partner, PartnerAPIKey] | None:
+        raw_key = key_from_request(request)
+        if raw_key is None:
+            return None
+        api_key = find_key(raw_key)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Unknown API key.", code="invalid_api_key")
+        if api_key.revoked:
+            raise KeyRevoked()
+        if api_key.expiry_date is not None and api_key.expiry_date <= timezone.now():
+            raise KeyExpired()
+        if not api_key.partner.is_active:
+            raise PartnerInactive()
+        return api_key.partner, api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="throughline"'
+
+
+class IsPartner(BasePermission):
+    message = "An API key is required: send `Authorization: Bearer <key>`."
+    code = "not_authenticated"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.auth, PartnerAPIKey)
+
+
+def request_partner(request: Request) -> Partner:
+    assert isinstance(request.auth, PartnerAPIKey)
+    return request.auth.partner
+
+
+def request_api_key(request: Request) -> PartnerAPIKey:
+    assert isinstance(request.auth, PartnerAPIKey)
+    return request.auth

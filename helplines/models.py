@@ -1,0 +1,131 @@
+"""The helpline directory, the partners that show it, and their API keys."""
+
+import zoneinfo
+from functools import cache
+
+import pycountry
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from rest_framework_api_key.models import AbstractAPIKey
+
+
+@cache
+def _timezone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in _timezone_names():
+        raise ValidationError(f"{value!r} is not an IANA time zone name.", code="invalid_timezone")
+
+
+def validate_country_code(value: str) -> None:
+    if pycountry.countries.get(alpha_2=value) is None:
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166-1 alpha-2 country code.", code="invalid_country"
+        )
+
+
+def country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or country.name if country else code
+
+
+def default_daily_quota() -> int:
+    return settings.DIRECTORY_DEFAULT_DAILY_QUOTA
+
+
+class Partner(models.Model):
+    """A platform that shows Throughline helplines and reports events about them."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    billing_timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    daily_quota = models.PositiveIntegerField(
+        default=default_daily_quota,
+        help_text="Helpline directory calls allowed per rolling 24 hours, all keys together.",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A partner's key: shown once, stored as prefix + SHA-512 hash, revocable.
+
+    Events sent with a *test* key are stored but kept out of billing and dashboards.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    is_test = models.BooleanField(
+        default=False, help_text="Events sent with a test key are kept out of billing."
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "partner API key"
+        verbose_name_plural = "partner API keys"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+
+class Topic(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Helpline(models.Model):
+    """One helpline of the directory. `public_id` is the id partners see and send."""
+
+    public_id = models.CharField(
+        "id", max_length=64, unique=True, help_text="The directory's id, e.g. a UUID."
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    country_code = models.CharField(max_length=2, validators=[validate_country_code])
+    subdivision = models.CharField(max_length=100, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    topics = models.ManyToManyField(Topic, blank=True, related_name="helplines")
+    phone_number = models.CharField(max_length=50, blank=True)
+    sms_number = models.CharField(max_length=50, blank=True)
+    web_chat_url = models.URLField(max_length=500, blank=True)
+    whatsapp_url = models.URLField(max_length=500, blank=True)
+    website = models.URLField(max_length=500, blank=True)
+    tty_number = models.CharField(max_length=50, blank=True)
+    reporting_form_url = models.URLField(max_length=500, blank=True)
+    is_priority = models.BooleanField("priority", default=False)
+    is_active = models.BooleanField("active", default=True)
+    hourly_capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Contacts per hour the helpline can take."
+    )
+
+    class Meta:
+        ordering = ["-is_priority", "name", "public_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(country_code__regex=r"^[A-Z]{2}$"),
+                name="helpline_country_code_upper_alpha2",
+            ),
+        ]
+        indexes = [
+            # The directory listing: active helplines of a country, priority first.
+            models.Index(fields=["country_code", "is_active"], name="helpline_country_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.public_id})"
