@@ -1,7 +1,7 @@
 """One error body for every failed partner API request.
 
-    {"error": {"code": "invalid", "message": "...",
-               "fields": {"contact_method": [{"code": "invalid_choice", "message": "..."}]}}}
+{"error": {"code": "invalid", "message": "...",
+           "fields": {"contact_method": [{"code": "invalid_choice", "message": "..."}]}}}
 """
 
 import logging
@@ -11,23 +11,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.exceptions import ServiceUnavailable
+
 logger = logging.getLogger(__name__)
-
-
-class RequestTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "request_too_large"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The database cannot be reached; nothing was stored. Retry later."
-    default_code = "service_unavailable"
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from api.errors import RequestTooLarge
+from api.exceptions import RequestTooLarge
 
 
 class LimitedJSONParser(JSONParser):
@@ -18,9 +18,7 @@ class LimitedJSONParser(JSONParser):
     apply; the limit is enforced here, before any of the body is decoded.
     """
 
-    def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: Any = None
-    ) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         parser_context = parser_context or {}
         view = parser_context.get("view")
         limit = getattr(view, "max_body_bytes", settings.EVENTS_MAX_BODY_BYTES)

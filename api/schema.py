@@ -19,7 +19,8 @@ class ErrorDetailSerializer(serializers.Serializer):
         )
     )
     message = serializers.CharField()
-    fields = serializers.DictField(
+    # DRF's metaclass pops declared fields, so this does not shadow Serializer.fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=FieldErrorSerializer(many=True),
         required=False,
         help_text="Per-field errors (with `invalid` only), keyed by field name.",

@@ -1,12 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.health import healthz
 from api.views import not_found
 
-v1_patterns = [
+v1_patterns: list[URLPattern | URLResolver] = [
     path("", include("events.urls")),
     path("", include("helplines.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,7 +1,7 @@
 """Validation of incoming events (SPEC §3.1) and the stored event as partners read it."""
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -41,7 +41,7 @@ class OffsetDateTimeField(serializers.DateTimeField):
             self.fail("invalid")
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             self.fail("timezone_required")
-        return parsed.astimezone(timezone.UTC)
+        return parsed.astimezone(UTC)
 
 
 class IncomingEventSerializer(serializers.Serializer):
@@ -82,7 +82,7 @@ class IncomingEventSerializer(serializers.Serializer):
         message = self.error_messages["unknown_field"]
         if name == "contact_method":
             message = "contact_method is only accepted on helpline_click events."
-        return serializers.ErrorDetail(message, code="unknown_field")
+        return serializers.ErrorDetail(str(message), code="unknown_field")
 
     def validate_helpline_id(self, value: str) -> str:
         if value not in self.context["helplines"]:
@@ -119,8 +119,7 @@ class IncomingEventSerializer(serializers.Serializer):
             )
         if value < now - timedelta(days=settings.EVENTS_LATE_ARRIVAL_DAYS):
             raise serializers.ValidationError(
-                f"Older than the late-arrival window of {settings.EVENTS_LATE_ARRIVAL_DAYS} "
-                "days.",
+                f"Older than the late-arrival window of {settings.EVENTS_LATE_ARRIVAL_DAYS} days.",
                 code="too_old",
             )
         return value

@@ -8,6 +8,7 @@ the loser of the race finds the winner's row and reports it as a duplicate.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -73,7 +74,9 @@ def record_events(
         distinct.setdefault(_key(event.identity), event)
 
     with transaction.atomic():
-        inserted = _insert_ignoring_duplicates(partner, api_key, list(distinct.values()), received_at)
+        inserted = _insert_ignoring_duplicates(
+            partner, api_key, list(distinct.values()), received_at
+        )
         missing = [event for key, event in distinct.items() if key not in inserted]
         existing = _find_existing(partner, missing) if missing else {}
 
@@ -115,7 +118,7 @@ def _insert_ignoring_duplicates(
     table = ops.quote_name(Event._meta.db_table)
     columns = ", ".join(ops.quote_name(column) for column in _COLUMNS)
     row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-    params: list[object] = []
+    params: list[Any] = []
     adapted_received_at = ops.adapt_datetimefield_value(received_at)
     for event in events:
         params.extend(
@@ -154,7 +157,9 @@ def _find_existing(partner: Partner, events: list[NewEvent]) -> dict[tuple, tupl
         partner=partner,
         session_id__in={event.session_id for event in events},
         timestamp__in={event.timestamp for event in events},
-    ).values_list("id", "type", "helpline_id", "session_id", "timestamp", "contact_method", "received_at")
+    ).values_list(
+        "id", "type", "helpline_id", "session_id", "timestamp", "contact_method", "received_at"
+    )
     return {
         _key((type_, helpline_pk, session_id, stamp, contact_method)): (event_id, stored_at)
         for event_id, type_, helpline_pk, session_id, stamp, contact_method, stored_at in candidates

@@ -34,7 +34,8 @@ def _single_schema(request_serializer: type[serializers.Serializer], summary: st
         responses={
             201: OpenApiResponse(EventSerializer, description="Stored."),
             200: OpenApiResponse(
-                EventSerializer, description="Identical to an event already stored: not stored again."
+                EventSerializer,
+                description="Identical to an event already stored: not stored again.",
             ),
             **INGEST_ERRORS,
         },

@@ -10,6 +10,4 @@ def helpline_pks_by_public_id(public_ids: Iterable[object]) -> dict[str, int]:
     wanted = {value for value in public_ids if isinstance(value, str)}
     if not wanted:
         return {}
-    return dict(
-        Helpline.objects.filter(public_id__in=wanted).values_list("public_id", "pk")
-    )
+    return dict(Helpline.objects.filter(public_id__in=wanted).values_list("public_id", "pk"))

@@ -12,9 +12,11 @@ def issue_key(
     *, partner: Partner, name: str, is_test: bool = False, expiry_date: datetime | None = None
 ) -> tuple[PartnerAPIKey, str]:
     """A new key for `partner`; the raw key is returned once and never stored."""
-    return PartnerAPIKey.objects.create_key(
+    api_key, raw_key = PartnerAPIKey.objects.create_key(
         partner=partner, name=name, is_test=is_test, expiry_date=expiry_date
     )
+    assert isinstance(api_key, PartnerAPIKey)
+    return api_key, raw_key
 
 
 @transaction.atomic

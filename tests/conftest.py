@@ -87,7 +87,9 @@ def api_client() -> Callable[[str], APIClient]:
 
 
 @pytest.fixture
-def client_live(api_client: Callable[[str], APIClient], live_key: tuple[PartnerAPIKey, str]) -> APIClient:
+def client_live(
+    api_client: Callable[[str], APIClient], live_key: tuple[PartnerAPIKey, str]
+) -> APIClient:
     return api_client(live_key[1])
 
 

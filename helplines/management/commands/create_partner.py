@@ -30,7 +30,9 @@ class Command(BaseCommand):
                 is_test=options["test"],
             )
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+            raise CommandError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            ) from exc
         kind = "test key" if options["test"] else "key"
         self.stderr.write(
             f"Created partner {partner.slug!r} with a {kind}. Store it now: it is not shown again."

@@ -1,0 +1,15 @@
+"""Partner API failures that DRF has no class for."""
+
+from rest_framework import exceptions, status
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database cannot be reached; nothing was stored. Retry later."
+    default_code = "service_unavailable"
