@@ -1,0 +1,201 @@
+"""POST /v1/events/batch: each event validated alone, valid ones stored (SPEC §3.1)."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from events.models import Event
+
+URL = "/v1/events/batch"
+
+
+def iso(moment):
+    return moment.isoformat()
+
+
+@pytest.fixture
+def display(helpline, now):
+    return {
+        "type": "helpline_display",
+        "helpline_id": helpline.public_id,
+        "session_id": "sess_batch",
+        "timestamp": iso(now),
+    }
+
+
+def post(client, body):
+    return client.post(URL, json.dumps(body), content_type="application/json")
+
+
+def test_mixed_batch_reports_created_duplicate_and_rejected_in_order(client_live, display):
+    stored = client_live.post(
+        "/v1/events/helpline_display",
+        json.dumps({k: v for k, v in display.items() if k != "type"}),
+        content_type="application/json",
+    ).json()
+    click = {**display, "type": "helpline_click", "contact_method": "online_chat"}
+
+    response = post(
+        client_live,
+        {"events": [click, display, {**display, "session_id": "a@b.com"}]},
+    )
+
+    assert response.status_code == 200
+    click_row = Event.objects.get(type="helpline_click")
+    assert response.json() == {
+        "results": [
+            {"index": 0, "status": "created", "id": click_row.pk},
+            {"index": 1, "status": "duplicate", "id": stored["id"]},
+            {
+                "index": 2,
+                "status": "rejected",
+                "error": {
+                    "code": "invalid",
+                    "message": "The request is invalid; see fields.",
+                    "fields": {
+                        "session_id": [
+                            {
+                                "code": "looks_like_pii",
+                                "message": "Looks like an email address: send an opaque id "
+                                "such as a UUID or a hash, never personal data.",
+                            }
+                        ]
+                    },
+                },
+            },
+        ],
+        "created": 1,
+        "duplicates": 1,
+        "rejected": 1,
+    }
+    assert Event.objects.count() == 2
+
+
+def test_identical_events_inside_one_batch_are_stored_once(client_live, display):
+    response = post(client_live, {"events": [display, display, display]})
+
+    body = response.json()
+    assert [result["status"] for result in body["results"]] == ["created", "duplicate", "duplicate"]
+    assert len({result["id"] for result in body["results"]}) == 1
+    assert (body["created"], body["duplicates"], body["rejected"]) == (1, 2, 0)
+    assert Event.objects.count() == 1
+
+
+def test_retrying_a_whole_batch_stores_nothing_twice(client_live, display, now):
+    events = [
+        {**display, "session_id": f"sess_{n}", "timestamp": iso(now - timedelta(seconds=n))}
+        for n in range(50)
+    ]
+    first = post(client_live, {"events": events}).json()
+    again = post(client_live, {"events": events}).json()
+
+    assert (first["created"], again["created"], again["duplicates"]) == (50, 0, 50)
+    assert [r["id"] for r in again["results"]] == [r["id"] for r in first["results"]]
+    assert Event.objects.count() == 50
+
+
+@pytest.mark.parametrize(
+    ("item", "field", "code"),
+    [
+        ({"helpline_id": "x"}, "type", "required"),
+        ({"type": "helpline_view"}, "type", "invalid_choice"),
+        ("not an object", "non_field_errors", "invalid"),
+    ],
+)
+def test_items_without_a_usable_type_are_rejected_alone(client_live, display, item, field, code):
+    response = post(client_live, {"events": [item, display]})
+
+    results = response.json()["results"]
+    assert results[0]["status"] == "rejected"
+    assert [e["code"] for e in results[0]["error"]["fields"][field]] == [code]
+    assert results[1]["status"] == "created"
+    assert Event.objects.count() == 1
+
+
+def test_click_rules_apply_inside_a_batch(client_live, display):
+    click_without_method = {**display, "type": "helpline_click"}
+    display_with_method = {**display, "contact_method": "sms"}
+
+    results = post(client_live, {"events": [click_without_method, display_with_method]}).json()[
+        "results"
+    ]
+
+    assert results[0]["error"]["fields"] == {
+        "contact_method": [{"code": "required", "message": "This field is required."}]
+    }
+    assert [e["code"] for e in results[1]["error"]["fields"]["contact_method"]] == ["unknown_field"]
+    assert Event.objects.count() == 0
+
+
+def test_batch_of_all_rejected_is_still_200(client_live, display):
+    response = post(client_live, {"events": [{**display, "helpline_id": "nope"}]})
+    assert response.status_code == 200
+    assert response.json()["rejected"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"events": []}, "events", "empty"),
+        ({}, "events", "required"),
+        ({"events": {"type": "helpline_display"}}, "events", "not_a_list"),
+        ({"events": [], "partner": "acme"}, "partner", "unknown_field"),
+    ],
+)
+def test_malformed_batch_is_400(client_live, body, field, code):
+    response = post(client_live, body)
+
+    assert response.status_code == 400
+    assert [e["code"] for e in response.json()["error"]["fields"][field]] == [code]
+
+
+def test_more_than_1000_events_is_400_and_nothing_stored(client_live, display):
+    response = post(client_live, {"events": [display] * 1001})
+
+    assert response.status_code == 400
+    assert [e["code"] for e in response.json()["error"]["fields"]["events"]] == ["max_length"]
+    assert Event.objects.count() == 0
+
+
+def test_1000_distinct_events_are_stored_in_a_fixed_number_of_queries(
+    client_live, display, now, django_assert_num_queries
+):
+    events = [
+        {**display, "session_id": f"s{n}", "timestamp": iso(now - timedelta(milliseconds=n))}
+        for n in range(1000)
+    ]
+    # key lookup, helpline lookup, savepoint, one INSERT for all, release.
+    with django_assert_num_queries(5):
+        response = post(client_live, {"events": events})
+
+    assert response.json()["created"] == 1000
+    assert Event.objects.count() == 1000
+
+
+def test_batch_body_over_1_mib_is_413(client_live, display):
+    padding = "x" * (1024 * 1024)
+    response = post(client_live, {"events": [display], "pad": padding})
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+    assert Event.objects.count() == 0
+
+
+def test_batch_body_over_16_kib_is_accepted(client_live, display, now):
+    events = [
+        {**display, "session_id": f"sess_{n:04d}", "timestamp": iso(now - timedelta(seconds=n))}
+        for n in range(200)
+    ]
+    body = json.dumps({"events": events})
+    assert len(body) > 16 * 1024
+
+    response = client_live.post(URL, body, content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.json()["created"] == 200
+
+
+def test_test_key_batch_is_flagged(api_client, test_key, display):
+    post(api_client(test_key[1]), {"events": [display]})
+    assert Event.objects.get().is_test is True

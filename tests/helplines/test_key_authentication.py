@@ -1,0 +1,154 @@
+"""Partner API keys (SPEC §3): three ways to send one, 401 vs 403, the partner from the key."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from events.models import Event
+from helplines.models import PartnerAPIKey
+from helplines.services import issue_key, revoke_keys
+
+URL = "/v1/events/helpline_display"
+
+
+@pytest.fixture
+def body(helpline, now):
+    return json.dumps(
+        {
+            "helpline_id": helpline.public_id,
+            "session_id": "sess_1",
+            "timestamp": now.isoformat(),
+        }
+    )
+
+
+def send(body, **headers):
+    return APIClient().post(URL, body, content_type="application/json", **headers)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ("HTTP_AUTHORIZATION", "Bearer {key}"),
+        ("HTTP_AUTHORIZATION", "bearer {key}"),
+        ("HTTP_AUTHORIZATION", "Api-Key {key}"),
+        ("HTTP_X_API_KEY", "{key}"),
+    ],
+)
+def test_key_is_accepted_in_each_documented_header(body, live_key, partner, header):
+    name, template = header
+    response = send(body, **{name: template.format(key=live_key[1])})
+
+    assert response.status_code == 201
+    assert Event.objects.get().partner == partner
+
+
+def test_missing_key_is_401_with_www_authenticate(body):
+    response = send(body)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="throughline"'
+    assert response.json() == {
+        "error": {
+            "code": "not_authenticated",
+            "message": "Authentication credentials were not provided.",
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    "raw_key",
+    ["nonsense", "abcdefgh.wrongsecretwrongsecretwrongsecret", "", "Bearer"],
+)
+def test_unknown_key_is_401(body, live_key, raw_key):
+    response = send(body, HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="throughline"'
+    assert response.json()["error"]["code"] in {"invalid_api_key", "not_authenticated"}
+    assert Event.objects.count() == 0
+
+
+def test_right_prefix_with_wrong_secret_is_401(body, live_key):
+    prefix = live_key[0].prefix
+    response = send(body, HTTP_AUTHORIZATION=f"Bearer {prefix}.{'x' * 32}")
+
+    assert response.status_code == 401
+    assert response.json()["error"] == {"code": "invalid_api_key", "message": "Unknown API key."}
+
+
+def test_key_in_the_query_string_is_ignored(body, live_key):
+    response = APIClient().post(
+        f"{URL}?api_key={live_key[1]}&key={live_key[1]}", body, content_type="application/json"
+    )
+    assert response.status_code == 401
+
+
+def test_unsupported_authorization_scheme_is_401(body, live_key):
+    response = send(body, HTTP_AUTHORIZATION=f"Token {live_key[1]}")
+    assert response.status_code == 401
+
+
+def test_revoked_key_is_403(body, live_key):
+    revoke_keys([live_key[0]])
+
+    response = send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}")
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": {"code": "key_revoked", "message": "This API key has been revoked."}
+    }
+
+
+def test_expired_key_is_403(body, partner):
+    _, raw = issue_key(
+        partner=partner, name="old", expiry_date=timezone.now() - timedelta(seconds=1)
+    )
+    response = send(body, HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "key_expired"
+
+
+def test_key_with_future_expiry_works(body, partner):
+    _, raw = issue_key(partner=partner, name="new", expiry_date=timezone.now() + timedelta(days=1))
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 201
+
+
+def test_inactive_partner_is_403(body, live_key, partner):
+    partner.is_active = False
+    partner.save()
+
+    response = send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "partner_inactive"
+
+
+def test_rotation_old_and_new_keys_both_work_until_revoked(body, live_key, partner):
+    _, new_raw = issue_key(partner=partner, name="rotated")
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {new_raw}").status_code == 201
+    revoke_keys([live_key[0]])
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 403
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {new_raw}").status_code == 200
+
+
+def test_keys_are_stored_hashed_never_in_clear(live_key):
+    stored = PartnerAPIKey.objects.get()
+    prefix, _, secret = live_key[1].partition(".")
+
+    assert stored.prefix == prefix
+    assert secret not in stored.hashed_key
+    assert secret not in stored.pk
+    assert stored.hashed_key.startswith("sha512$$")
+
+
+def test_revoking_is_irreversible(live_key):
+    revoke_keys([live_key[0]])
+    key = PartnerAPIKey.objects.get()
+    key.revoked = False
+    with pytest.raises(Exception, match="revoked"):
+        key.save()
