@@ -116,6 +116,12 @@ class Helpline(models.Model):
 
     class Meta:
         ordering = ["-is_priority", "name", "public_id"]
+        # Checked by django-import-export (IMPORT_EXPORT_*_PERMISSION_CODE): only staff
+        # granted these may download or replace the directory from the admin.
+        permissions = [
+            ("import_helpline", "Can import the helpline directory"),
+            ("export_helpline", "Can export the helpline directory"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(country_code__regex=r"^[A-Z]{2}$"),
@@ -129,3 +135,25 @@ class Helpline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.public_id})"
+
+
+class DirectoryCallBucket(models.Model):
+    """Directory API calls a partner made in one clock hour (UTC), for its rolling quota.
+
+    The quota window is the current hour and the 23 before it, so a partner has at most
+    24 live rows; older ones are deleted when the partner's next hour begins.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="call_buckets")
+    hour = models.DateTimeField(help_text="Start of the hour (UTC).")
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # One counter per partner and hour; also serves the window query
+            # (partner = ? AND hour > ?).
+            models.UniqueConstraint(fields=["partner", "hour"], name="call_bucket_partner_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} @ {self.hour:%Y-%m-%d %H:00}: {self.calls}"

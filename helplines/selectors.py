@@ -1,8 +1,13 @@
 """Named reads of the directory."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from helplines.models import Helpline
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from helplines.models import DirectoryCallBucket, Helpline, Partner, Topic
+from helplines.quota import window_floor
 
 
 def helpline_pks_by_public_id(public_ids: Iterable[object]) -> dict[str, int]:
@@ -11,3 +16,58 @@ def helpline_pks_by_public_id(public_ids: Iterable[object]) -> dict[str, int]:
     if not wanted:
         return {}
     return dict(Helpline.objects.filter(public_id__in=wanted).values_list("public_id", "pk"))
+
+
+def active_helplines() -> QuerySet[Helpline]:
+    """The partner-facing directory: active helplines, priority first, then name, then id.
+
+    Topics come in one prefetch query, so a listing costs two queries whatever its size.
+    """
+    return (
+        Helpline.objects.filter(is_active=True)
+        .prefetch_related(Prefetch("topics", queryset=Topic.objects.order_by("name")))
+        .order_by("-is_priority", "name", "public_id")
+    )
+
+
+def helplines_with_topic(queryset: QuerySet[Helpline], topic: str) -> QuerySet[Helpline]:
+    """Those of `queryset` carrying a topic named `topic` or slugged `topic` (any case)."""
+    matching = Topic.objects.filter(Q(slug__iexact=topic) | Q(name__iexact=topic))
+    # A subquery rather than a join, so a helpline matched twice is listed once.
+    with_topic = Helpline.topics.through.objects.filter(topic__in=matching).values("helpline_id")
+    return queryset.filter(pk__in=with_topic)
+
+
+def directory_countries() -> QuerySet[Helpline, dict[str, object]]:
+    """Country codes having at least one active helpline, with how many, by code."""
+    return (
+        Helpline.objects.filter(is_active=True)
+        .values("country_code")
+        .annotate(helplines=Count("pk"))
+        .order_by("country_code")
+    )
+
+
+def directory_topics() -> QuerySet[Topic]:
+    return Topic.objects.order_by("name")
+
+
+def directory_calls_in_window(*, partner: Partner, now: datetime) -> int:
+    """Directory calls `partner` made in the quota window that holds `now`."""
+    total = DirectoryCallBucket.objects.filter(
+        partner=partner, hour__gt=window_floor(now)
+    ).aggregate(total=Sum("calls"))["total"]
+    return total or 0
+
+
+def with_directory_calls_in_window(queryset: QuerySet[Partner], now: datetime) -> QuerySet[Partner]:
+    """`queryset` annotated with `calls_in_window`, in the same query (for admin lists)."""
+    calls = (
+        DirectoryCallBucket.objects.filter(partner=OuterRef("pk"), hour__gt=window_floor(now))
+        .values("partner")
+        .annotate(total=Sum("calls"))
+        .values("total")
+    )
+    return queryset.annotate(
+        calls_in_window=Coalesce(Subquery(calls, output_field=IntegerField()), 0)
+    )

@@ -1,5 +1,16 @@
 """The helpline directory API (SPEC §3.3)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from helplines.views import CountryViewSet, HelplineViewSet, TopicViewSet
+
+urlpatterns = [
+    path("helplines", HelplineViewSet.as_view({"get": "list"}), name="helpline-list"),
+    path(
+        "helplines/<str:helpline_id>",
+        HelplineViewSet.as_view({"get": "retrieve"}),
+        name="helpline-detail",
+    ),
+    path("topics", TopicViewSet.as_view({"get": "list"}), name="topic-list"),
+    path("countries", CountryViewSet.as_view({"get": "list"}), name="country-list"),
+]

@@ -1,0 +1,74 @@
+"""Query filters of `GET /v1/helplines`; a value that does not parse is a 400."""
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+
+from helplines.models import Helpline
+from helplines.selectors import helplines_with_topic
+
+
+class StrictBooleanField(forms.Field):
+    """`true`/`false` (any case, or 1/0); anything else is refused, not read as absent."""
+
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return self.VALUES[str(value).strip().lower()]
+        except KeyError:
+            raise forms.ValidationError("Must be `true` or `false`.", code="invalid") from None
+
+
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class HelplineFilter(django_filters.FilterSet):
+    country_code = django_filters.CharFilter(
+        method="filter_country",
+        max_length=2,
+        help_text="ISO 3166-1 alpha-2 code, any case (`gb` = `GB`).",
+    )
+    topic = django_filters.CharFilter(
+        method="filter_topic", help_text="A topic's slug or name (any case); see /v1/topics."
+    )
+    priority_only = StrictBooleanFilter(
+        method="filter_priority_only",
+        help_text="`true`: priority helplines only. `false` or absent: all.",
+    )
+    # Applied last, in filter_queryset: a sliced queryset cannot be filtered further.
+    limit = IntegerFilter(
+        method="keep_all",
+        min_value=1,
+        help_text="At most this many helplines (the first ones in the listing order).",
+    )
+
+    class Meta:
+        model = Helpline
+        fields: list[str] = []
+
+    def filter_country(self, queryset: QuerySet[Helpline], name: str, value: str) -> Any:
+        return queryset.filter(country_code=value.upper())
+
+    def filter_topic(self, queryset: QuerySet[Helpline], name: str, value: str) -> Any:
+        return helplines_with_topic(queryset, value.strip())
+
+    def filter_priority_only(self, queryset: QuerySet[Helpline], name: str, value: bool) -> Any:
+        return queryset.filter(is_priority=True) if value else queryset
+
+    def keep_all(self, queryset: QuerySet[Helpline], name: str, value: Any) -> Any:
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Helpline]) -> Any:
+        queryset = super().filter_queryset(queryset)
+        limit = self.form.cleaned_data.get("limit")
+        return queryset[:limit] if limit is not None else queryset

@@ -1,0 +1,87 @@
+"""Partner-facing shapes of the directory: helplines, topics and countries.
+
+Optional text (description, subdivision, every contact channel) is `null` when empty,
+never `""`, so a client tests one thing. `hourly_capacity` is Throughline's internal
+load-management figure and is not shown to partners.
+"""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from helplines.models import Helpline, Topic, country_name
+
+
+class NullWhenBlankCharField(serializers.CharField):
+    def to_representation(self, value: Any) -> str | None:
+        return str(value) if value else None
+
+
+def _optional(help_text: str) -> NullWhenBlankCharField:
+    return NullWhenBlankCharField(read_only=True, allow_null=True, help_text=help_text)
+
+
+class TopicSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Topic
+        fields = ["slug", "name"]
+
+
+class HelplineSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(
+        source="public_id", read_only=True, help_text="Send this as `helpline_id` in events."
+    )
+    description = _optional("Free text, or null.")
+    country_code = serializers.CharField(read_only=True, help_text="ISO 3166-1 alpha-2.")
+    subdivision = _optional("Region or state within the country, or null.")
+    timezone = serializers.CharField(read_only=True, help_text="IANA time zone name.")
+    topics = TopicSerializer(many=True, read_only=True)
+    phone_number = _optional("Contact channel `phone`, or null.")
+    sms_number = _optional("Contact channel `sms`, or null.")
+    web_chat_url = _optional("Contact channel `online_chat`, or null.")
+    whatsapp_url = _optional("Contact channel `whatsapp`, or null.")
+    website = _optional("Contact channel `website`, or null.")
+    tty_number = _optional("Contact channel `tty`, or null.")
+    reporting_form_url = _optional("Contact channel `reporting_form`, or null.")
+    priority = serializers.BooleanField(source="is_priority", read_only=True)
+
+    class Meta:
+        model = Helpline
+        fields = [
+            "id",
+            "name",
+            "description",
+            "country_code",
+            "subdivision",
+            "timezone",
+            "topics",
+            "phone_number",
+            "sms_number",
+            "web_chat_url",
+            "whatsapp_url",
+            "website",
+            "tty_number",
+            "reporting_form_url",
+            "priority",
+        ]
+
+
+class HelplineListSerializer(serializers.Serializer):
+    helplines = HelplineSerializer(many=True)
+
+
+class TopicListSerializer(serializers.Serializer):
+    topics = TopicSerializer(many=True)
+
+
+class CountrySerializer(serializers.Serializer):
+    code = serializers.CharField(source="country_code", help_text="ISO 3166-1 alpha-2.")
+    name = serializers.SerializerMethodField()
+    helplines = serializers.IntegerField(help_text="Active helplines in this country.")
+
+    def get_name(self, row: dict[str, Any]) -> str:
+        return country_name(row["country_code"])
+
+
+class CountryListSerializer(serializers.Serializer):
+    countries = CountrySerializer(many=True)
