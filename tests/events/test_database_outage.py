@@ -1,0 +1,90 @@
+"""With the database unreachable, a real server answers 503 JSON with Retry-After."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_without_database():
+    port, dead_db_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "outage-test-" + "k" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        # Nothing listens on this port: every connection attempt is refused.
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{dead_db_port}/nowhere",
+        "DATABASE_UNAVAILABLE_RETRY_AFTER": "7",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            time.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def request(url: str, body: dict | None = None) -> tuple[int, dict[str, str], dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", "Bearer abcdefgh.0123456789abcdef0123456789abcdef")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/events/helpline_display", "/v1/events/helpline_click", "/v1/events/batch"]
+)
+def test_event_endpoints_answer_503_json_with_retry_after(server_without_database, path):
+    status, headers, body = request(
+        server_without_database + path,
+        {"helpline_id": "x", "session_id": "s", "timestamp": "2026-11-22T00:00:00Z"},
+    )
+
+    assert status == 503
+    assert headers["Retry-After"] == "7"
+    assert headers["Content-Type"] == "application/json"
+    assert body["error"]["code"] == "service_unavailable"
+
+
+def test_healthz_answers_503_json(server_without_database):
+    status, headers, body = request(server_without_database + "/healthz")
+
+    assert status == 503
+    assert headers["Retry-After"] == "7"
+    assert body["error"]["code"] == "service_unavailable"
