@@ -26,10 +26,29 @@ from helplines.selectors import helpline_pks_by_public_id
 INGEST_ERRORS = {**BODY_ERRORS, **AUTH_ERRORS, **THROTTLED, **UNAVAILABLE}
 
 
-def _single_schema(request_serializer: type[serializers.Serializer], summary: str) -> Any:
+RULES = """
+Rules (each refusal is a 400 naming the field and a code):
+- `helpline_id`: an id from `GET /v1/helplines` (`unknown_helpline`); retired helplines count.
+- `timestamp`: ISO 8601 with an offset, e.g. `2026-11-22T14:05:00Z` (`timezone_required`,
+  `invalid`); at most 5 minutes ahead (`in_future`) and at most 7 days old (`too_old`).
+- `session_id`: 1-128 of `A-Z a-z 0-9 . _ : -`, opaque (a UUID, a hash, `sess_<random>`);
+  anything shaped like an email, phone number, IP address or card number is refused
+  (`looks_like_pii`).
+- Unknown fields are refused (`unknown_field`); strings must be strings (`wrong_type`).
+
+Sending the same event again (same helpline, session, timestamp and contact method) is safe:
+the answer is 200 with the event already stored, never a second event. Event calls do not
+count against the directory quota; they are rate limited per key (429 with `Retry-After`).
+"""
+
+
+def _single_schema(
+    request_serializer: type[serializers.Serializer], summary: str, description: str
+) -> Any:
     return extend_schema(
         tags=["events"],
         summary=summary,
+        description=description + RULES,
         request=request_serializer,
         responses={
             201: OpenApiResponse(EventSerializer, description="Stored."),
@@ -56,17 +75,33 @@ class EventIngestViewSet(viewsets.GenericViewSet):
             return settings.EVENTS_MAX_BATCH_BODY_BYTES
         return settings.EVENTS_MAX_BODY_BYTES
 
-    @_single_schema(DisplayEventSerializer, "Report that a helpline was displayed")
+    @_single_schema(
+        DisplayEventSerializer,
+        "Report that a helpline was displayed",
+        "Call when a helpline is shown to a user. No contact_method on displays.\n",
+    )
     def display(self, request: Request) -> Response:
         return self._ingest_one(request, EventType.DISPLAY)
 
-    @_single_schema(ClickEventSerializer, "Report that a user clicked to contact a helpline")
+    @_single_schema(
+        ClickEventSerializer,
+        "Report that a user clicked to contact a helpline",
+        "Call when a user clicks a contact method of a helpline; `contact_method` is required.\n",
+    )
     def click(self, request: Request) -> Response:
         return self._ingest_one(request, EventType.CLICK)
 
     @extend_schema(
         tags=["events"],
         summary="Report up to 1,000 events at once",
+        description=(
+            '`{"events": [...]}` where each event carries `type` (`helpline_display` or '
+            "`helpline_click`) and the fields of that type. Each event is validated alone by "
+            "the same rules; valid events are stored even when others are rejected. The answer "
+            "has one result per event, in order: `created` or `duplicate` with the event's "
+            "`id`, or `rejected` with the error. An empty batch or more than 1,000 events is a "
+            "400; a body over 1 MB a 413.\n" + RULES
+        ),
         request=BatchRequestSerializer,
         responses={
             200: OpenApiResponse(

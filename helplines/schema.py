@@ -9,6 +9,10 @@ class PartnerKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "helplines.authentication.PartnerKeyAuthentication"
     name = ["BearerKey", "ApiKeyHeader"]
 
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        # Either scheme alone is enough: alternatives, not a combination.
+        return [{name: []} for name in self.name]
+
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
         return [
             {
