@@ -199,3 +199,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# django-import-export: exporting from the admin needs the model's "export" permission
+# (e.g. events.export_event), not just the right to view the changelist.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
