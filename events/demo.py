@@ -9,7 +9,7 @@ the same events, and a later run only has to add the hours that are new since.
 import random
 import uuid
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -572,7 +572,7 @@ _METHOD_WEIGHT = {
     ContactMethod.WEBSITE.value: 9.0,
     ContactMethod.WHATSAPP.value: 14.0,
     ContactMethod.REPORTING_FORM.value: 4.0,
-    ContactMethod.TTY.value: 1.5,
+    ContactMethod.TTY.value: 3.0,
 }
 _BASE_CTR = 0.075
 _HELPLINES_SHOWN = ((1, 0.5), (2, 0.32), (3, 0.18))
@@ -686,10 +686,6 @@ def hours_between(start: datetime, end: datetime) -> Iterator[datetime]:
     while hour < end:
         yield hour
         hour += timedelta(hours=1)
-
-
-def helplines_by_key() -> Mapping[str, DemoHelpline]:
-    return {helpline.key: helpline for helpline in HELPLINES}
 
 
 @dataclass

@@ -1,0 +1,100 @@
+"""manage.py purge_events: raw events older than the retention are deleted, no others."""
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from events.models import Event, EventType
+from events.services import NewEvent, record_events
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(partner, live_key, helpline):
+    """store(*timestamps) -> the ids of one display per timestamp, in order."""
+
+    def make(*timestamps: datetime) -> list[int]:
+        events = [
+            NewEvent(
+                type=EventType.DISPLAY,
+                helpline_pk=helpline.pk,
+                helpline_id=helpline.public_id,
+                session_id=f"sess_{n}",
+                timestamp=moment,
+            )
+            for n, moment in enumerate(timestamps)
+        ]
+        return [e.id for e in record_events(partner=partner, api_key=live_key[0], events=events)]
+
+    return make
+
+
+def purge(*args: str) -> str:
+    out = StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("purge_events", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_events_older_than_the_days_are_deleted_and_the_boundary_is_kept(store):
+    cutoff = NOW - timedelta(days=10)
+    too_old = store(cutoff - timedelta(days=30), cutoff - timedelta(microseconds=1))
+    kept = store(cutoff, cutoff + timedelta(seconds=1), NOW - timedelta(hours=1))
+
+    output = purge("--older-than", "10")
+
+    assert output == "Deleted 2 events older than 2026-11-12 12:00:00 UTC.\n"
+    assert sorted(Event.objects.values_list("id", flat=True)) == sorted(kept)
+    assert not Event.objects.filter(id__in=too_old).exists()
+
+
+def test_the_purge_works_through_chunks(store):
+    store(*(NOW - timedelta(days=40, minutes=n) for n in range(7)))
+    kept = store(NOW - timedelta(days=1))
+
+    output = purge("--older-than", "30", "--chunk-size", "3")
+
+    assert output.startswith("Deleted 7 events ")
+    assert list(Event.objects.values_list("id", flat=True)) == kept
+
+
+@override_settings(EVENTS_RETENTION_DAYS=60)
+def test_the_default_retention_is_the_setting(store):
+    store(NOW - timedelta(days=60, seconds=1))
+    kept = store(NOW - timedelta(days=59, hours=23))
+
+    output = purge()
+
+    assert output == "Deleted 1 events older than 2026-09-23 12:00:00 UTC.\n"
+    assert list(Event.objects.values_list("id", flat=True)) == kept
+
+
+def test_nothing_to_purge_says_zero(store):
+    store(NOW - timedelta(days=2))
+
+    assert purge("--older-than", "3").startswith("Deleted 0 events ")
+    assert Event.objects.count() == 1
+
+
+def test_a_dry_run_counts_and_deletes_nothing(store):
+    store(NOW - timedelta(days=20), NOW - timedelta(days=1))
+
+    output = purge("--older-than", "10", "--dry-run")
+
+    assert output == "Would delete 1 events older than 2026-11-12 12:00:00 UTC.\n"
+    assert Event.objects.count() == 2
+
+
+@pytest.mark.parametrize("days", ["0", "-5"])
+def test_days_below_one_are_refused(store, days):
+    store(NOW - timedelta(days=400))
+
+    with pytest.raises(CommandError, match="--older-than must be at least 1 day"):
+        purge("--older-than", days)
+
+    assert Event.objects.count() == 1
