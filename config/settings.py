@@ -190,6 +190,11 @@ EVENTS_MAX_BATCH_BODY_BYTES = env.int("EVENTS_MAX_BATCH_BODY_BYTES", default=102
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=395)
 # Seconds a partner is asked to wait before retrying when the database is unreachable.
 DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=5)
+# Helpline directory import/export in the admin: only staff granted
+# helplines.import_helpline / helplines.export_helpline may use them.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+IMPORT_EXPORT_USE_TRANSACTIONS = True
 # Directory quota (SPEC §3.3): calls per rolling 24 h for partners created without one.
 DIRECTORY_DEFAULT_DAILY_QUOTA = env.int("DIRECTORY_DEFAULT_DAILY_QUOTA", default=1000)
 

@@ -1,0 +1,231 @@
+"""Staff admin of the directory and of partners: helplines (with CSV/XLSX import and
+export), topics, partners with their keys and quota use, and keys (revocation)."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
+from import_export.forms import ExportForm
+
+from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
+from helplines.resources import HelplineResource
+from helplines.selectors import with_directory_calls_in_window
+from helplines.services import issue_key, revoke_keys
+
+
+@admin.register(Helpline)
+class HelplineAdmin(ImportExportModelAdmin):
+    resource_classes = [HelplineResource]
+    import_formats = [CSV, XLSX]
+    export_formats = [CSV, XLSX]
+    # The plain export form: every column of SPEC §6, none left out by a checkbox.
+    export_form_class = ExportForm
+    list_display = [
+        "public_id",
+        "name",
+        "country_code",
+        "subdivision",
+        "is_priority",
+        "is_active",
+        "hourly_capacity",
+    ]
+    list_filter = ["is_active", "is_priority", "country_code", "topics"]
+    search_fields = ["public_id", "name", "description"]
+    filter_horizontal = ["topics"]
+    fieldsets = [
+        (None, {"fields": ["public_id", "name", "description", "topics"]}),
+        ("Where", {"fields": ["country_code", "subdivision", "timezone"]}),
+        (
+            "Contact channels",
+            {
+                "fields": [
+                    "phone_number",
+                    "sms_number",
+                    "web_chat_url",
+                    "whatsapp_url",
+                    "website",
+                    "tty_number",
+                    "reporting_form_url",
+                ]
+            },
+        ),
+        ("Status and load", {"fields": ["is_priority", "is_active", "hourly_capacity"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Helpline]:
+        # The export renders every helpline's topics: one prefetch, not a query per row.
+        return super().get_queryset(request).prefetch_related("topics")
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "helpline_count"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Topic]:
+        return super().get_queryset(request).annotate(helpline_count=Count("helplines"))
+
+    @admin.display(description="helplines", ordering="helpline_count")
+    def helpline_count(self, topic: Topic) -> int:
+        return topic.helpline_count  # type: ignore[attr-defined]
+
+
+class PartnerAPIKeyInline(admin.TabularInline):
+    """The partner's keys, read only: the hash is never shown, keys are issued and
+    revoked through their own actions."""
+
+    model = PartnerAPIKey
+    fields = ["prefix", "name", "is_test", "created", "expiry_date", "revoked"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-created"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class IssueKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=50, help_text="What the key is for, e.g. `production` or `staging`."
+    )
+    is_test = forms.BooleanField(
+        required=False,
+        label="Test key",
+        help_text="Events sent with a test key are stored but kept out of billing.",
+    )
+    expiry_date = forms.DateTimeField(
+        required=False, help_text="Optional, e.g. 2027-01-31 00:00 (UTC). Empty: never."
+    )
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "is_active", "daily_quota", "quota_used", "billing_timezone"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = [
+        "name",
+        "slug",
+        "is_active",
+        "billing_timezone",
+        "daily_quota",
+        "quota_used",
+        "notes",
+        "created_at",
+        "new_key",
+    ]
+    readonly_fields = ["quota_used", "created_at", "new_key"]
+    inlines = [PartnerAPIKeyInline]
+    actions = ["issue_key_for_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
+        return with_directory_calls_in_window(super().get_queryset(request), timezone.now())
+
+    @admin.display(description="directory calls, last 24 h", ordering="calls_in_window")
+    def quota_used(self, partner: Partner) -> str:
+        if partner.pk is None:
+            return "-"
+        used = partner.calls_in_window  # type: ignore[attr-defined]
+        return f"{used:,} of {partner.daily_quota:,}"
+
+    @admin.display(description="API key")
+    def new_key(self, partner: Partner) -> str:
+        if partner.pk is None:
+            return "Save the partner first, then issue its keys here."
+        return format_html(
+            '<a class="button" href="{}">Issue a new API key…</a>',
+            reverse("admin:helplines_partner_issue_key", args=[partner.pk]),
+        )
+
+    @admin.action(description="Issue a new API key for the selected partner")
+    def issue_key_for_selected(
+        self, request: HttpRequest, queryset: QuerySet[Partner]
+    ) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one partner.", messages.WARNING)
+            return None
+        partner = queryset.get()
+        return HttpResponseRedirect(reverse("admin:helplines_partner_issue_key", args=[partner.pk]))
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/issue-key/",
+                self.admin_site.admin_view(self.issue_key_view),
+                name="helplines_partner_issue_key",
+            ),
+            *super().get_urls(),
+        ]
+
+    def issue_key_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """A form for a new key; its answer shows the raw key once and stores it nowhere."""
+        partner = get_object_or_404(Partner, pk=object_id)
+        if not self.has_change_permission(request, partner):
+            raise PermissionDenied
+        form = IssueKeyForm(request.POST or None, initial={"name": "production"})
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "partner": partner,
+            "form": form,
+            "title": f"Issue an API key for {partner}",
+        }
+        if request.method == "POST" and form.is_valid():
+            api_key, raw_key = issue_key(
+                partner=partner,
+                name=form.cleaned_data["name"],
+                is_test=form.cleaned_data["is_test"],
+                expiry_date=form.cleaned_data["expiry_date"],
+            )
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk,
+                queryset=[api_key],
+                action_flag=ADDITION,
+                change_message=f"Issued from the admin for {partner}.",
+                single_object=True,
+            )
+            context.update(api_key=api_key, raw_key=raw_key, title=f"New API key for {partner}")
+            response = TemplateResponse(request, "admin/helplines/partner/key_issued.html", context)
+            # The raw key must not outlive this page in any cache.
+            response["Cache-Control"] = "no-store"
+            return response
+        return TemplateResponse(request, "admin/helplines/partner/issue_key.html", context)
+
+
+@admin.register(PartnerAPIKey)
+class PartnerAPIKeyAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "name", "partner", "is_test", "created", "expiry_date", "revoked"]
+    list_filter = ["revoked", "is_test", "partner"]
+    list_select_related = ["partner"]
+    search_fields = ["prefix", "name", "partner__name", "partner__slug"]
+    fields = ["partner", "prefix", "name", "is_test", "created", "expiry_date", "revoked"]
+    readonly_fields = ["partner", "prefix", "is_test", "created", "revoked"]
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Keys are issued from their partner's page, where the raw key is shown once.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A revoked key stays listed: events name the key that sent them.
+        return False
+
+    @admin.action(description="Revoke selected keys (cannot be undone)")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[PartnerAPIKey]) -> None:
+        revoked = revoke_keys(list(queryset))
+        self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
