@@ -153,3 +153,15 @@ class EventSerializer(serializers.Serializer):
         choices=ContactMethod.choices, allow_null=True, help_text="null on displays."
     )
     received_at = serializers.DateTimeField()
+
+
+class EventRowSerializer(EventSerializer):
+    """EventSerializer over the rows of `events.selectors.partner_events`."""
+
+    helpline_id = serializers.CharField(source="helpline_public_id")
+    contact_method = serializers.ChoiceField(
+        choices=ContactMethod.choices,
+        allow_null=True,
+        source="contact_method_or_null",
+        help_text="null on displays.",
+    )

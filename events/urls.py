@@ -1,8 +1,9 @@
 from django.urls import path
 
-from events.views import EventIngestViewSet
+from events.views import EventIngestViewSet, EventListViewSet
 
 urlpatterns = [
+    path("events", EventListViewSet.as_view({"get": "list"}), name="event-list"),
     path(
         "events/helpline_display",
         EventIngestViewSet.as_view({"post": "display"}),
