@@ -4,6 +4,7 @@ The page token is opaque to partners: a signed (timestamp, id) of the last event
 so a page never skips or repeats events even while new ones arrive.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +27,9 @@ def _invalid(field: str, message: str, code: str = "invalid") -> serializers.Val
 
 class EventCursorPagination(BasePagination):
     def paginate_queryset(
-        self, queryset: QuerySet, request: Request, view: Any = None
+        self, queryset: QuerySet | Sequence[Any], request: Request, view: Any = None
     ) -> list[Any]:
+        assert isinstance(queryset, QuerySet), "pages are cut in SQL, never from a list"
         page_size = self._page_size(request)
         token = request.query_params.get("page_token")
         if token:
