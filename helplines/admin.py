@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
@@ -82,20 +82,39 @@ class TopicAdmin(admin.ModelAdmin):
         return topic.helpline_count  # type: ignore[attr-defined]
 
 
-class PartnerAPIKeyInline(admin.TabularInline):
-    """The partner's keys, read only: the hash is never shown, keys are issued and
-    revoked through their own actions."""
+class PartnerForm(forms.ModelForm):
+    """The partner's fields, plus the choice of its live keys to revoke on save.
 
-    model = PartnerAPIKey
-    fields = ["prefix", "name", "is_test", "created", "expiry_date", "revoked"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    ordering = ["-created"]
+    Keys are offered by prefix: a key's primary key embeds its hash, which the page
+    must never show, so a regular inline (it renders the primary key) is not used.
+    """
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    revoke_keys = forms.ModelMultipleChoiceField(
+        queryset=PartnerAPIKey.objects.none(),
+        to_field_name="prefix",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Revoke keys",
+        help_text="Ticked keys are revoked when you save. This cannot be undone.",
+    )
+
+    class Meta:
+        model = Partner
+        fields = ["name", "slug", "is_active", "billing_timezone", "daily_quota", "notes"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["revoke_keys"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        if self.instance.pk is None:
+            field.queryset = PartnerAPIKey.objects.none()
+        else:
+            field.queryset = PartnerAPIKey.objects.filter(
+                partner=self.instance, revoked=False
+            ).order_by("-created")
+        field.label_from_instance = lambda key: (  # type: ignore[method-assign]
+            f"{key.prefix} ({key.name}{', test' if key.is_test else ''})"
+        )
 
 
 class IssueKeyForm(forms.Form):
@@ -118,6 +137,7 @@ class PartnerAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    form = PartnerForm
     fields = [
         "name",
         "slug",
@@ -127,10 +147,11 @@ class PartnerAdmin(admin.ModelAdmin):
         "quota_used",
         "notes",
         "created_at",
+        "keys",
         "new_key",
+        "revoke_keys",
     ]
-    readonly_fields = ["quota_used", "created_at", "new_key"]
-    inlines = [PartnerAPIKeyInline]
+    readonly_fields = ["quota_used", "created_at", "keys", "new_key"]
     actions = ["issue_key_for_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
@@ -142,6 +163,46 @@ class PartnerAdmin(admin.ModelAdmin):
             return "-"
         used = partner.calls_in_window  # type: ignore[attr-defined]
         return f"{used:,} of {partner.daily_quota:,}"
+
+    def get_fields(self, request: HttpRequest, obj: Partner | None = None) -> list[str]:
+        fields = list(super().get_fields(request, obj))
+        return fields if obj is not None else [f for f in fields if f != "revoke_keys"]
+
+    def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        to_revoke = list(form.cleaned_data.get("revoke_keys") or [])
+        if to_revoke:
+            revoked = revoke_keys(to_revoke)
+            self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+
+    @admin.display(description="API keys")
+    def keys(self, partner: Partner) -> str:
+        if partner.pk is None:
+            return "-"
+        keys = partner.api_keys.order_by("-created")
+        if not keys:
+            return "No keys yet."
+        rows = format_html_join(
+            "",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
+            (
+                (
+                    key.prefix,
+                    key.name,
+                    "test" if key.is_test else "live",
+                    f"{key.created:%Y-%m-%d %H:%M}",
+                    f"{key.expiry_date:%Y-%m-%d %H:%M}" if key.expiry_date else "never",
+                    "revoked" if key.revoked else "active",
+                )
+                for key in keys
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Prefix</th><th>Name</th><th>Kind</th><th>Created (UTC)</th>"
+            "<th>Expires</th><th>Status</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="API key")
     def new_key(self, partner: Partner) -> str:
