@@ -6,4 +6,10 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("partners/<slug:slug>/", views.partner_detail, name="partner"),
+    path("partners/<slug:slug>/ctr.svg", views.partner_ctr_svg, name="partner_ctr_svg"),
+    path("load/", views.load, name="load"),
+    path("export/report.csv", views.report_csv, name="export_report"),
+    path("export/billing.csv", views.billing_csv, name="export_billing"),
+    path("export/events.csv", views.events_csv, name="export_events"),
 ]

@@ -1,10 +1,174 @@
-"""Staff analytics pages."""
+"""Staff analytics pages and CSV exports: parse the filters, call `pages`/`exports`, render."""
 
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from functools import wraps
+from typing import Any
+
+from django.contrib.admin import site as admin_site
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from dashboard import exports, pages
+from dashboard.forms import BillingForm, DashboardFilterForm, DashboardQuery
+from helplines.models import Partner
+
+# Staff see the dashboard when they may view events: superusers, and the Analysts group.
+DASHBOARD_PERMISSION = "events.view_event"
 
 
-@staff_member_required
+def dashboard_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Staff only (anonymous users go to the admin login), with the view-events permission."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.has_perm(DASHBOARD_PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return staff_member_required(wrapped)
+
+
+def _page(request: HttpRequest, template: str, title: str, context: dict[str, Any]) -> HttpResponse:
+    # The admin's own context gives the pages its header, navigation and sidebar.
+    base = admin_site.each_context(request) | {"is_nav_sidebar_enabled": False}
+    return render(request, template, base | {"title": title} | context)
+
+
+@dashboard_view
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/overview.html", {"title": "Analytics"})
+    form = DashboardFilterForm(request.GET or None)
+    query = form.query()
+    context = pages.overview(query)
+    return _page(
+        request,
+        "dashboard/overview.html",
+        "Analytics",
+        {"form": form, "active_tab": "overview"} | context,
+    )
+
+
+@dashboard_view
+def partner_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    partner = get_object_or_404(Partner, slug=slug)
+    form = DashboardFilterForm(request.GET or None)
+    query = replace(form.query(), partner=partner)
+    now = timezone.now()
+    context = pages.partner_page(query, partner, now=now)
+    return _page(
+        request,
+        "dashboard/partner.html",
+        f"{partner.name}: analytics",
+        {"form": form, "now": now, "active_tab": "partner"} | context,
+    )
+
+
+@dashboard_view
+def load(request: HttpRequest) -> HttpResponse:
+    form = DashboardFilterForm(request.GET or None)
+    query = form.query()
+    context = pages.load(now=timezone.now(), tz=query.tz)
+    return _page(
+        request,
+        "dashboard/load.html",
+        "Load on priority helplines",
+        {"form": form, "active_tab": "load"} | context,
+    )
+
+
+@dashboard_view
+def partner_ctr_svg(request: HttpRequest, slug: str) -> HttpResponse:
+    """The partner's last-30-days CTR chart as an SVG image, for its admin change page."""
+    partner = get_object_or_404(Partner, slug=slug)
+    chart = pages.partner_ctr_chart(partner, now=timezone.now())
+    response = render(request, "dashboard/ctr.svg", {"chart": chart, "partner": partner})
+    response["Content-Type"] = "image/svg+xml"
+    return response
+
+
+@dashboard_view
+def report_csv(request: HttpRequest) -> HttpResponseBase:
+    query_or_error = _export_query(request)
+    if isinstance(query_or_error, HttpResponse):
+        return query_or_error
+    query = query_or_error
+    return _csv_response(
+        f"report-{query.first_day}-{query.last_day}.csv",
+        exports.stream_csv(
+            title="Throughline report: displays, clicks and sessions per day, partner and helpline",
+            metadata=[
+                *query.describe(),
+                ("time zone", str(query.tz)),
+                ("test traffic", "excluded"),
+            ],
+            header=exports.REPORT_COLUMNS,
+            rows=exports.report_rows(query),
+            generated_at=timezone.now().astimezone(query.tz),
+        ),
+    )
+
+
+@dashboard_view
+def events_csv(request: HttpRequest) -> HttpResponseBase:
+    query_or_error = _export_query(request)
+    if isinstance(query_or_error, HttpResponse):
+        return query_or_error
+    query = query_or_error
+    return _csv_response(
+        f"events-{query.first_day}-{query.last_day}.csv",
+        exports.stream_csv(
+            title="Throughline raw events",
+            metadata=[
+                *query.describe(),
+                ("time zone", str(query.tz)),
+                ("test traffic", "excluded"),
+            ],
+            header=exports.EVENT_COLUMNS,
+            rows=exports.event_rows(query),
+            generated_at=timezone.now().astimezone(query.tz),
+        ),
+    )
+
+
+@dashboard_view
+def billing_csv(request: HttpRequest) -> HttpResponseBase:
+    form = BillingForm(request.GET)
+    if not form.is_valid():
+        return _bad_request(form.errors.as_text())
+    month, partner = form.cleaned_data["month"], form.cleaned_data["partner"]
+    return _csv_response(
+        f"billing-{month:%Y-%m}{'-' + partner.slug if partner else ''}.csv",
+        exports.stream_csv(
+            title="Throughline billing statement",
+            metadata=[
+                ("month", f"{month:%Y-%m}"),
+                ("partner", partner.slug if partner else "all"),
+                ("time zone", "each partner's billing time zone (column timezone)"),
+                ("test traffic", "excluded"),
+            ],
+            header=exports.BILLING_COLUMNS,
+            rows=exports.billing_rows(month, partner),
+            generated_at=timezone.now(),
+        ),
+    )
+
+
+def _export_query(request: HttpRequest) -> DashboardQuery | HttpResponse:
+    form = DashboardFilterForm(request.GET, max_days=None)
+    if not form.is_valid():
+        return _bad_request(form.errors.as_text())
+    return form.query()
+
+
+def _bad_request(message: str) -> HttpResponse:
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
+def _csv_response(filename: str, content: Iterator[str]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -260,14 +260,15 @@ def _dimension_columns(dims: set[Dimension], tz: ZoneInfo) -> dict[str, Any]:
         columns["k_hour"] = TruncHour("timestamp", tzinfo=UTC)
     if Dimension.PARTNER in dims:
         columns |= {
-            "k_partner_id": F("partner_id"),
+            # Slug first: rows come out ordered by the partner's slug.
             "k_partner_slug": F("partner__slug"),
+            "k_partner_id": F("partner_id"),
             "k_partner_name": F("partner__name"),
         }
     if Dimension.HELPLINE in dims:
         columns |= {
-            "k_helpline_id": F("helpline_id"),
             "k_helpline_public_id": F("helpline__public_id"),
+            "k_helpline_id": F("helpline_id"),
             "k_helpline_name": F("helpline__name"),
             "k_helpline_country": F("helpline__country_code"),
         }
@@ -435,8 +436,8 @@ def key_usage(partner_id: int) -> list[KeyUsage]:
             revoked=key.revoked,
             created=key.created,
             expiry_date=key.expiry_date,
-            last_used=key.last_used,  # type: ignore[attr-defined]
-            events=key.n_events,  # type: ignore[attr-defined]
+            last_used=key.last_used,
+            events=key.n_events,
         )
         for key in keys
     ]

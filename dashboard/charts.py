@@ -1,0 +1,296 @@
+"""Chart geometry for the server-rendered SVG charts (templates/dashboard/_chart.svg).
+
+Charts are computed here as plain numbers and rendered by a template: no JavaScript, no
+inline style, so they work offline and under the strict Content-Security-Policy. Values
+show on hover through SVG <title>; every chart sits next to a table of the same numbers.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.utils.formats import number_format
+
+from events.metrics import MetricRow, ratio
+
+WIDTH = 960
+HEIGHT = 260
+LEFT, RIGHT, TOP, BOTTOM = 56, 56, 16, 40
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    css: str
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A hover target spanning the plot height, with the values of one x position."""
+
+    x: float
+    width: float
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass
+class Chart:
+    label: str  # aria-label: what the chart shows
+    width: int = WIDTH
+    height: int = HEIGHT
+    bars: list[Bar] = field(default_factory=list)
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (points, css class)
+    dots: list[tuple[float, float, str]] = field(default_factory=list)
+    threshold: Tick | None = None  # a horizontal line, e.g. hourly capacity
+    y_ticks: list[Tick] = field(default_factory=list)
+    y2_ticks: list[Tick] = field(default_factory=list)
+    x_labels: list[Tick] = field(default_factory=list)
+    columns: list[Column] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (css class, text)
+
+    @property
+    def plot_left(self) -> int:
+        return LEFT
+
+    @property
+    def plot_right(self) -> int:
+        return self.width - RIGHT
+
+    @property
+    def plot_top(self) -> int:
+        return TOP
+
+    @property
+    def plot_bottom(self) -> int:
+        return self.height - BOTTOM
+
+
+def nice_ceiling(value: float) -> float:
+    """A round number >= value (1, 2, 2.5, 3, 4, 5, 6, 8 x 10^n)."""
+    if value <= 0:
+        return 1
+    exponent = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if value <= step * exponent:
+            return step * exponent
+    return 10 * exponent  # pragma: no cover - the loop always returns
+
+
+def nice_axis(peak: float) -> float:
+    """An axis maximum whose four gridline steps are round numbers."""
+    step = nice_ceiling(peak / 4)
+    if step >= 1:
+        step = math.ceil(step)
+    return step * 4
+
+
+def _ticks(maximum: float, scale_y: "_Scale", fmt: str = "int") -> list[Tick]:
+    ticks = []
+    for n in range(5):
+        value = maximum * n / 4
+        label = (
+            _percent(value)
+            if fmt == "percent"
+            else number_format(round(value, 2) if value % 1 else int(value), force_grouping=True)
+        )
+        ticks.append(Tick(scale_y(value), label))
+    return ticks
+
+
+class _Scale:
+    def __init__(self, maximum: float, top: float, bottom: float) -> None:
+        self.maximum, self.top, self.bottom = maximum, top, bottom
+
+    def __call__(self, value: float) -> float:
+        return round(self.bottom - (self.bottom - self.top) * value / self.maximum, 1)
+
+
+def _percent(value: float | None) -> str:
+    return "\N{EN DASH}" if value is None else f"{value * 100:.2f}%"
+
+
+def _x_labels(labels: Sequence[str], centres: Sequence[float], most: int = 12) -> list[Tick]:
+    step = max(1, math.ceil(len(labels) / most))
+    return [Tick(centres[i], labels[i]) for i in range(0, len(labels), step)]
+
+
+def _slots(count: int, chart: Chart) -> tuple[float, list[float]]:
+    slot = (chart.plot_right - chart.plot_left) / max(count, 1)
+    return slot, [round(chart.plot_left + slot * (i + 0.5), 1) for i in range(count)]
+
+
+def daily_chart(rows: Sequence[MetricRow]) -> Chart:
+    """Displays as bars (left axis), clicks as a line (right axis), CTR on hover."""
+    chart = Chart(
+        label="Daily displays (bars, left axis) and clicks (line, right axis)",
+        legend=[("legend-displays", "Displays"), ("legend-clicks", "Clicks")],
+    )
+    slot, centres = _slots(len(rows), chart)
+    y_displays = _Scale(
+        nice_axis(max((r.metrics.displays for r in rows), default=0)),
+        chart.plot_top,
+        chart.plot_bottom,
+    )
+    y_clicks = _Scale(
+        nice_axis(max((r.metrics.clicks for r in rows), default=0)),
+        chart.plot_top,
+        chart.plot_bottom,
+    )
+    bar_width = round(max(slot * 0.7, 1), 1)
+    points = []
+    for row, centre in zip(rows, centres, strict=True):
+        m = row.metrics
+        top = y_displays(m.displays)
+        chart.bars.append(
+            Bar(
+                round(centre - bar_width / 2, 1),
+                top,
+                bar_width,
+                round(chart.plot_bottom - top, 1),
+                "bar-displays",
+            )
+        )
+        points.append((centre, y_clicks(m.clicks)))
+        chart.columns.append(
+            Column(
+                round(centre - slot / 2, 1),
+                round(slot, 1),
+                f"{_day(row.day)}: {_int(m.displays)} displays, {_int(m.clicks)} clicks, "
+                f"CTR {_percent(_float(m.ctr))}",
+            )
+        )
+    chart.lines.append((" ".join(f"{x},{y}" for x, y in points), "line-clicks"))
+    if len(rows) <= 45:
+        chart.dots.extend((x, y, "dot-clicks") for x, y in points)
+    chart.y_ticks = _ticks(y_displays.maximum, y_displays)
+    chart.y2_ticks = _ticks(y_clicks.maximum, y_clicks)
+    chart.x_labels = _x_labels([_short_day(r.day) for r in rows], centres)
+    return chart
+
+
+def ctr_chart(rows: Sequence[MetricRow]) -> Chart:
+    """CTR per day as a line, for the partner's change page in the admin."""
+    chart = Chart(label="Click-through rate per day", legend=[("legend-clicks", "CTR")])
+    _, centres = _slots(len(rows), chart)
+    rates = [_float(r.metrics.ctr) for r in rows]
+    y = _Scale(
+        nice_axis(max((r or 0 for r in rates), default=0)), chart.plot_top, chart.plot_bottom
+    )
+    points = [(c, y(r or 0)) for c, r in zip(centres, rates, strict=True)]
+    chart.lines.append((" ".join(f"{x},{yy}" for x, yy in points), "line-clicks"))
+    chart.dots.extend((x, yy, "dot-clicks") for x, yy in points)
+    slot = (chart.plot_right - chart.plot_left) / max(len(rows), 1)
+    for row, centre, rate in zip(rows, centres, rates, strict=True):
+        chart.columns.append(
+            Column(
+                round(centre - slot / 2, 1),
+                round(slot, 1),
+                f"{_day(row.day)}: CTR {_percent(rate)} "
+                f"({_int(row.metrics.clicks)} clicks / {_int(row.metrics.displays)} displays)",
+            )
+        )
+    chart.y_ticks = _ticks(y.maximum, y, fmt="percent")
+    chart.x_labels = _x_labels([_short_day(r.day) for r in rows], centres)
+    return chart
+
+
+def hourly_chart(
+    hours: Sequence[tuple[datetime, int]], capacity: int | None, *, label: str
+) -> Chart:
+    """Clicks per hour as bars against an hourly capacity line; over-capacity bars flagged."""
+    chart = Chart(label=label, legend=[("legend-clicks", "Clicks per hour")])
+    peak = max((clicks for _, clicks in hours), default=0)
+    y = _Scale(nice_axis(max(peak, capacity or 0)), chart.plot_top, chart.plot_bottom)
+    slot, centres = _slots(len(hours), chart)
+    bar_width = round(max(slot * 0.8, 1), 1)
+    for (hour, clicks), centre in zip(hours, centres, strict=True):
+        over = capacity is not None and clicks > capacity
+        top = y(clicks)
+        chart.bars.append(
+            Bar(
+                round(centre - bar_width / 2, 1),
+                top,
+                bar_width,
+                round(chart.plot_bottom - top, 1),
+                "bar-over" if over else "bar-clicks",
+            )
+        )
+        chart.columns.append(
+            Column(
+                round(centre - slot / 2, 1),
+                round(slot, 1),
+                f"{hour:%Y-%m-%d %H:%M}: {_int(clicks)} clicks"
+                + (f" (capacity {capacity}, over)" if over else ""),
+            )
+        )
+    if capacity is not None:
+        chart.threshold = Tick(y(capacity), f"capacity {capacity}/h")
+        chart.legend.append(("legend-capacity", "Hourly capacity"))
+        chart.legend.append(("legend-over", "Over capacity"))
+    chart.y_ticks = _ticks(y.maximum, y)
+    chart.x_labels = _x_labels(
+        [f"{h:%a %H:%M}" if len(hours) > 24 else f"{h:%H:%M}" for h, _ in hours], centres
+    )
+    return chart
+
+
+def traffic_chart(hours: Sequence[tuple[datetime, int, int]]) -> Chart:
+    """Events per hour, live and test stacked, for a partner's integration health."""
+    chart = Chart(
+        label="Events received per hour, live and test keys",
+        legend=[("legend-displays", "Live"), ("legend-test", "Test")],
+    )
+    peak = max((live + test for _, live, test in hours), default=0)
+    y = _Scale(nice_axis(peak), chart.plot_top, chart.plot_bottom)
+    slot, centres = _slots(len(hours), chart)
+    bar_width = round(max(slot * 0.8, 1), 1)
+    for (hour, live, test), centre in zip(hours, centres, strict=True):
+        x = round(centre - bar_width / 2, 1)
+        live_top = y(live)
+        test_top = y(live + test)
+        chart.bars.append(
+            Bar(x, live_top, bar_width, round(chart.plot_bottom - live_top, 1), "bar-displays")
+        )
+        chart.bars.append(Bar(x, test_top, bar_width, round(live_top - test_top, 1), "bar-test"))
+        chart.columns.append(
+            Column(
+                round(centre - slot / 2, 1),
+                round(slot, 1),
+                f"{hour:%Y-%m-%d %H:%M}: {_int(live)} live, {_int(test)} test events",
+            )
+        )
+    chart.y_ticks = _ticks(y.maximum, y)
+    chart.x_labels = _x_labels([f"{h:%a %H:%M}" for h, _, _ in hours], centres, most=8)
+    return chart
+
+
+def share(part: int, whole: int) -> float:
+    """part / whole as a fraction for a <meter>, 0 when whole is 0."""
+    value = ratio(part, whole)
+    return float(value) if value is not None else 0.0
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _int(value: int) -> str:
+    return number_format(value, force_grouping=True)
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _short_day(value: date | None) -> str:
+    return f"{value:%d %b}" if value else ""

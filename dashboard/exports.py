@@ -1,0 +1,201 @@
+"""The CSV exports, streamed with constant memory whatever their size.
+
+Each file starts with `#` lines stating its filters, time zone and generation time, then
+the header row. Every figure comes from `events.metrics`; ratios are written by
+`events.metrics.format_ratio`. Text cells that a spreadsheet would run as a formula are
+prefixed with an apostrophe.
+"""
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dashboard.forms import DashboardQuery
+from events.metrics import (
+    CONTACT_METHODS,
+    Dimension,
+    EventFilter,
+    Metrics,
+    format_ratio,
+    iter_metric_rows,
+    metric_rows,
+)
+from helplines.models import Partner
+
+# Spreadsheets run a cell beginning with one of these as a formula (CWE-1236).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Rows are written out in chunks of about this many characters.
+CHUNK_CHARS = 64 * 1024
+
+REPORT_COLUMNS = [
+    "date",
+    "partner",
+    "helpline_id",
+    "helpline_name",
+    "country_code",
+    "displays",
+    "clicks",
+    "ctr",
+    "sessions_reached",
+    "sessions_converted",
+    "conversion_rate",
+    *(f"clicks_{method}" for method in CONTACT_METHODS),
+]
+BILLING_COLUMNS = [
+    "partner",
+    "partner_name",
+    "month",
+    "timezone",
+    "displays",
+    "clicks",
+    "ctr",
+    "sessions_reached",
+    "sessions_converted",
+    "conversion_rate",
+]
+EVENT_COLUMNS = [
+    "id",
+    "type",
+    "partner",
+    "helpline_id",
+    "session_id",
+    "timestamp",
+    "contact_method",
+    "received_at",
+]
+
+
+def safe_cell(value: object) -> object:
+    """A text cell a spreadsheet will show as text, never evaluate."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for csv.writer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def stream_csv(
+    *,
+    title: str,
+    metadata: Sequence[tuple[str, str]],
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    generated_at: datetime,
+) -> Iterator[str]:
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    lines = [f"# {title}\r\n"]
+    lines += [f"# {name}: {_one_line(value)}\r\n" for name, value in metadata]
+    lines.append(f"# generated at: {generated_at.isoformat(timespec='seconds')}\r\n")
+    lines.append(writer.writerow(header))
+    buffered = sum(map(len, lines))
+    for row in rows:
+        line = writer.writerow([safe_cell(cell) for cell in row])
+        lines.append(line)
+        buffered += len(line)
+        if buffered >= CHUNK_CHARS:
+            yield "".join(lines)
+            lines, buffered = [], 0
+    if lines:
+        yield "".join(lines)
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _figures(metrics: Metrics) -> list[object]:
+    return [
+        metrics.displays,
+        metrics.clicks,
+        format_ratio(metrics.ctr),
+        metrics.sessions_reached,
+        metrics.sessions_converted,
+        format_ratio(metrics.conversion_rate),
+    ]
+
+
+def report_rows(query: DashboardQuery) -> Iterator[list[object]]:
+    """report.csv: one row per day x partner x helpline with events, in that order."""
+    rows = iter_metric_rows(
+        query.event_filter(), [Dimension.DAY, Dimension.PARTNER, Dimension.HELPLINE], query.tz
+    )
+    for row in rows:
+        assert row.day and row.partner and row.helpline
+        yield [
+            row.day.isoformat(),
+            row.partner.slug,
+            row.helpline.public_id,
+            row.helpline.name,
+            row.helpline.country_code,
+            *_figures(row.metrics),
+            *(row.metrics.clicks_by_method[method] for method in CONTACT_METHODS),
+        ]
+
+
+def billing_rows(month: date, partner: Partner | None) -> Iterator[list[object]]:
+    """billing.csv: one row per partner (all partners, or one) for a calendar month.
+
+    The month is read in each partner's billing time zone, so partners are grouped by
+    time zone: one query per distinct billing time zone, not per partner.
+    """
+    partners = [partner] if partner else list(Partner.objects.order_by("slug"))
+    by_timezone: dict[str, list[Partner]] = defaultdict(list)
+    for each in partners:
+        by_timezone[each.billing_timezone].append(each)
+    last_day = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    figures: dict[int, Metrics] = {}
+    for tz_name, members in by_timezone.items():
+        tz = ZoneInfo(tz_name)
+        event_filter = EventFilter.for_days(
+            month, last_day, tz, partner_ids=frozenset(p.pk for p in members)
+        )
+        for row in metric_rows(event_filter, [Dimension.PARTNER], tz):
+            assert row.partner is not None
+            figures[row.partner.id] = row.metrics
+    for each in partners:
+        yield [
+            each.slug,
+            each.name,
+            f"{month:%Y-%m}",
+            each.billing_timezone,
+            *_figures(figures.get(each.pk, Metrics())),
+        ]
+
+
+def event_rows(query: DashboardQuery) -> Iterator[list[object]]:
+    """events.csv: the raw events of `query`, oldest first, read in chunks."""
+    events = (
+        query.event_filter()
+        .events()
+        .order_by("timestamp", "id")
+        .values_list(
+            "id",
+            "type",
+            "partner__slug",
+            "helpline__public_id",
+            "session_id",
+            "timestamp",
+            "contact_method",
+            "received_at",
+        )
+    )
+    for id_, type_, partner, helpline, session, stamp, method, received in events.iterator(
+        chunk_size=2000
+    ):
+        yield [
+            id_,
+            type_,
+            partner,
+            helpline,
+            session,
+            stamp.astimezone(query.tz).isoformat(),
+            method,
+            received.astimezone(query.tz).isoformat(),
+        ]
