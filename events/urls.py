@@ -1,18 +1,26 @@
+"""Partner event endpoints. Each ingest route names its serializer so OPTIONS can describe it."""
+
 from django.urls import path
 
+from events.batch import BatchRequestSerializer
+from events.serializers import ClickEventSerializer, DisplayEventSerializer
 from events.views import EventIngestViewSet, EventListViewSet
 
 urlpatterns = [
     path("events", EventListViewSet.as_view({"get": "list"}), name="event-list"),
     path(
         "events/helpline_display",
-        EventIngestViewSet.as_view({"post": "display"}),
+        EventIngestViewSet.as_view({"post": "display"}, serializer_class=DisplayEventSerializer),
         name="event-display",
     ),
     path(
         "events/helpline_click",
-        EventIngestViewSet.as_view({"post": "click"}),
+        EventIngestViewSet.as_view({"post": "click"}, serializer_class=ClickEventSerializer),
         name="event-click",
     ),
-    path("events/batch", EventIngestViewSet.as_view({"post": "batch"}), name="event-batch"),
+    path(
+        "events/batch",
+        EventIngestViewSet.as_view({"post": "batch"}, serializer_class=BatchRequestSerializer),
+        name="event-batch",
+    ),
 ]

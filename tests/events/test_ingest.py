@@ -421,3 +421,18 @@ def test_single_display_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(5):
         response = post(client_live, DISPLAY_URL, display)
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("url", "fields"),
+    [
+        (DISPLAY_URL, {"helpline_id", "session_id", "timestamp"}),
+        (CLICK_URL, {"helpline_id", "session_id", "timestamp", "contact_method"}),
+        ("/v1/events/batch", {"events"}),
+    ],
+)
+def test_options_describes_the_accepted_fields(client_live, url, fields):
+    response = client_live.options(url)
+
+    assert response.status_code == 200
+    assert set(response.json()["actions"]["POST"]) == fields
