@@ -82,6 +82,11 @@ class TopicAdmin(admin.ModelAdmin):
         return topic.helpline_count  # type: ignore[attr-defined]
 
 
+class KeyChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.prefix} ({obj.name}{', test' if obj.is_test else ''})"
+
+
 class PartnerForm(forms.ModelForm):
     """The partner's fields, plus the choice of its live keys to revoke on save.
 
@@ -89,7 +94,7 @@ class PartnerForm(forms.ModelForm):
     must never show, so a regular inline (it renders the primary key) is not used.
     """
 
-    revoke_keys = forms.ModelMultipleChoiceField(
+    revoke_keys = KeyChoiceField(
         queryset=PartnerAPIKey.objects.none(),
         to_field_name="prefix",
         widget=forms.CheckboxSelectMultiple,
@@ -112,9 +117,6 @@ class PartnerForm(forms.ModelForm):
             field.queryset = PartnerAPIKey.objects.filter(
                 partner=self.instance, revoked=False
             ).order_by("-created")
-        field.label_from_instance = lambda key: (  # type: ignore[method-assign]
-            f"{key.prefix} ({key.name}{', test' if key.is_test else ''})"
-        )
 
 
 class IssueKeyForm(forms.Form):
@@ -164,7 +166,7 @@ class PartnerAdmin(admin.ModelAdmin):
         used = partner.calls_in_window  # type: ignore[attr-defined]
         return f"{used:,} of {partner.daily_quota:,}"
 
-    def get_fields(self, request: HttpRequest, obj: Partner | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Partner | None = None) -> Any:
         fields = list(super().get_fields(request, obj))
         return fields if obj is not None else [f for f in fields if f != "revoke_keys"]
 
@@ -253,6 +255,7 @@ class PartnerAdmin(admin.ModelAdmin):
                 is_test=form.cleaned_data["is_test"],
                 expiry_date=form.cleaned_data["expiry_date"],
             )
+            assert request.user.pk is not None  # admin_view: a logged-in staff user
             LogEntry.objects.log_actions(
                 user_id=request.user.pk,
                 queryset=[api_key],

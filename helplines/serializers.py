@@ -13,7 +13,7 @@ from helplines.models import Helpline, Topic, country_name
 
 
 class NullWhenBlankCharField(serializers.CharField):
-    def to_representation(self, value: Any) -> str | None:
+    def to_representation(self, value: Any) -> Any:
         return str(value) if value else None
 
 

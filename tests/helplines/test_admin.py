@@ -259,8 +259,8 @@ def test_revoking_keys_from_the_partner_page(
 
     assert response.status_code == 200
     assert "Revoked 1 key(s)." in response.content.decode()
-    assert find_key(test_key[1]).revoked is True
-    assert find_key(live_key[1]).revoked is False
+    assert PartnerAPIKey.objects.get(pk=test_key[0].pk).revoked is True
+    assert PartnerAPIKey.objects.get(pk=live_key[0].pk).revoked is False
     partner.refresh_from_db()
     assert partner.daily_quota == 250
     # A revoked key is no longer offered for revocation.
@@ -300,8 +300,8 @@ def test_revoking_selected_keys(
 
     assert response.status_code == 200
     assert "Revoked 1 key(s)." in response.content.decode()
-    assert find_key(live_key[1]).revoked is True
-    assert find_key(test_key[1]).revoked is False
+    assert PartnerAPIKey.objects.get(pk=live_key[0].pk).revoked is True
+    assert PartnerAPIKey.objects.get(pk=test_key[0].pk).revoked is False
 
 
 def test_topic_admin_lists_topics_with_their_helpline_count(
