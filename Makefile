@@ -94,12 +94,12 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 run: seed
-	@$(PY) manage.py shell -c "$$ENSURE_SUPERUSER_PY"
+	@$(PY) manage.py shell --no-imports -c "$$ENSURE_SUPERUSER_PY"
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (dashboard /dashboard/, admin /admin/, API docs /v1/docs/)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 superuser: migrate
-	@RESET_PASSWORD=1 $(PY) manage.py shell -c "$$ENSURE_SUPERUSER_PY"
+	@RESET_PASSWORD=1 $(PY) manage.py shell --no-imports -c "$$ENSURE_SUPERUSER_PY"
 
 test: install
 	$(PY) -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
