@@ -3,9 +3,11 @@
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Min
 from django.db.models.functions import TruncHour
@@ -124,6 +126,9 @@ def test_the_directory_is_valid_and_varied():
     readme_line = Helpline.objects.get(public_id=demo.README_HELPLINE_ID)
     assert readme_line.is_active
     assert readme_line.name == "Listening Line UK"
+    # The README's curl example sends this id.
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    assert f"HELPLINE={demo.README_HELPLINE_ID}" in readme
     # Channels are sparse, as in a real directory: no helpline has them all.
     assert all(len(line.contact_methods) < len(ContactMethod.values) for line in demo.HELPLINES)
 
