@@ -3,24 +3,41 @@
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.schema import ErrorDetailSerializer
-from events.models import ContactMethod, EventType
 
 
-class BatchItemSerializer(serializers.Serializer):
-    """Documentation of one batch item; each is validated by its type's own serializer."""
-
-    type = serializers.ChoiceField(choices=EventType.choices)
-    helpline_id = serializers.CharField()
-    session_id = serializers.CharField()
-    timestamp = serializers.DateTimeField()
-    contact_method = serializers.ChoiceField(
-        choices=ContactMethod.choices, required=False, help_text="Clicks only."
-    )
-
-
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1000,
+        "description": (
+            'The events, each `{"type": "helpline_display" | "helpline_click", '
+            '"helpline_id", "session_id", "timestamp"[, "contact_method"]}`. Items '
+            "are validated one by one: an invalid item is reported as `rejected` in the 200 "
+            "answer, never a 400 for the whole batch, so any JSON value is accepted here."
+        ),
+        "items": {},
+        "example": [
+            {
+                "type": "helpline_display",
+                "helpline_id": "3f1c2a9e-6b7d-4e8f-9a0b-1c2d3e4f5a6b",
+                "session_id": "sess_8f14e45fceea167a",
+                "timestamp": "2026-11-22T14:05:00Z",
+            },
+            {
+                "type": "helpline_click",
+                "helpline_id": "3f1c2a9e-6b7d-4e8f-9a0b-1c2d3e4f5a6b",
+                "session_id": "sess_8f14e45fceea167a",
+                "timestamp": "2026-11-22T14:05:09Z",
+                "contact_method": "phone",
+            },
+        ],
+    }
+)
 class _EventsListField(serializers.ListField):
     """The raw items, unvalidated: a bad item is rejected alone, never the whole batch."""
 
@@ -40,7 +57,7 @@ class _EventsListField(serializers.ListField):
 
 
 class BatchRequestSerializer(serializers.Serializer):
-    events = _EventsListField(child=BatchItemSerializer())
+    events = _EventsListField()
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict):
