@@ -1,0 +1,267 @@
+"""Dashboard pages: access, the numbers shown, filters, and a fixed number of queries."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from helplines.models import Helpline, Partner, PartnerAPIKey
+from helplines.services import issue_key
+from tests.dashboard.conftest import Send
+
+NOV = {"start": "2026-11-01", "end": "2026-11-30"}
+
+
+def kpi(html: str, name: str) -> str:
+    match = re.search(
+        rf'data-kpi="{name}">\s*<h3>[^<]*</h3>\s*<div class="kpi-value">([^<]*)</div>', html
+    )
+    assert match, name
+    return match.group(1).strip()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/dashboard/",
+        "/dashboard/load/",
+        "/dashboard/partners/acme/",
+        "/dashboard/export/report.csv",
+    ],
+)
+def test_anonymous_users_are_sent_to_the_login_page(
+    client: Client, partner: Partner, url: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=")
+
+
+def test_staff_without_the_view_permission_are_refused(client: Client, db: None) -> None:
+    client.force_login(User.objects.create_user("intern", password="x-pass-123", is_staff=True))
+    assert client.get("/dashboard/").status_code == 403
+
+
+def test_non_staff_users_are_sent_to_the_login_page(client: Client, db: None) -> None:
+    client.force_login(User.objects.create_user("member", password="x-pass-123"))
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_analysts_can_view_but_not_change_in_the_admin(
+    staff_client: Client, partner: Partner
+) -> None:
+    assert staff_client.get("/dashboard/").status_code == 200
+    assert staff_client.get("/admin/events/event/").status_code == 200
+    assert staff_client.get("/admin/events/event/add/").status_code == 403
+
+
+def test_overview_shows_the_counts_sent_without_test_traffic(
+    staff_client: Client,
+    send: Send,
+    live_key: tuple[PartnerAPIKey, str],
+    test_key: tuple[PartnerAPIKey, str],
+    helpline: Helpline,
+) -> None:
+    key = live_key[0]
+    base = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    for n in range(12):
+        send(key, helpline, f"s{n}", base + timedelta(minutes=n))
+    for n in range(3):
+        send(key, helpline, f"s{n}", base + timedelta(minutes=30 + n), "phone")
+    send(key, helpline, "s9", base + timedelta(minutes=40), "website")
+    send(test_key[0], helpline, "t1", base)
+    send(test_key[0], helpline, "t1", base, "phone")
+    # Previous period (October): 4 displays, 1 click.
+    for n in range(4):
+        send(key, helpline, f"o{n}", datetime(2026, 10, 20, tzinfo=UTC) + timedelta(minutes=n))
+    send(key, helpline, "o0", datetime(2026, 10, 20, 1, tzinfo=UTC), "sms")
+
+    response = staff_client.get("/dashboard/", NOV)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert kpi(html, "displays") == "12"
+    assert kpi(html, "clicks") == "4"
+    assert kpi(html, "ctr") == "33.33%"
+    assert kpi(html, "sessions-reached") == "12"
+    assert kpi(html, "sessions-converted") == "4"
+    assert kpi(html, "conversion-rate") == "33.33%"
+    assert "+200.0%" in html  # displays 12 vs 4 in the previous 30 days
+    totals = response.context["totals"]
+    assert (totals.displays, totals.clicks, totals.clicks_by_method["phone"]) == (12, 4, 3)
+    assert re.search(
+        r'data-method="phone"><th scope="row">Phone call</th><td class="n">3</td>', html
+    )
+    assert f'data-helpline="{helpline.public_id}"' in html
+    assert 'data-partner="acme"' in html
+
+
+def test_filters_narrow_the_figures_and_stay_in_export_links(
+    staff_client: Client,
+    send: Send,
+    live_key: tuple[PartnerAPIKey, str],
+    other_partner: Partner,
+    helpline: Helpline,
+    inactive_helpline: Helpline,
+) -> None:
+    other_key, _ = issue_key(partner=other_partner, name="live")
+    when = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    send(live_key[0], helpline, "a", when)
+    send(other_key, helpline, "b", when)
+    send(other_key, inactive_helpline, "c", when)
+
+    html = staff_client.get(
+        "/dashboard/", NOV | {"partner": "beacon", "country": "GB", "tz": "Europe/Paris"}
+    ).content.decode()
+
+    assert kpi(html, "displays") == "1"
+    assert (
+        "/dashboard/export/report.csv?start=2026-11-01&amp;end=2026-11-30&amp;tz=Europe%2FParis&amp;partner=beacon&amp;country=GB"
+        in html
+    )
+
+
+def test_presets_pick_calendar_days_in_the_chosen_time_zone(staff_client: Client, db: None) -> None:
+    now = timezone.now()
+    response = staff_client.get("/dashboard/", {"range": "mtd", "tz": "Pacific/Auckland"})
+    query = response.context["query"]
+    today = now.astimezone(query.tz).date()
+    assert (query.first_day, query.last_day) == (today.replace(day=1), today)
+    assert response.context["previous_query"].days == query.days
+
+
+def test_an_invalid_period_is_reported_and_the_default_shown(
+    staff_client: Client, db: None
+) -> None:
+    response = staff_client.get("/dashboard/", {"start": "2026-11-30", "end": "2026-11-01"})
+    assert response.status_code == 200
+    assert "The end date is before the start." in response.content.decode()
+    assert response.context["query"].days == 30
+
+
+def test_pages_run_a_fixed_number_of_queries(
+    staff_client: Client,
+    send: Send,
+    live_key: tuple[PartnerAPIKey, str],
+    helpline: Helpline,
+    django_assert_num_queries,
+) -> None:
+    def grow(n: int) -> None:
+        for i in range(n):
+            partner = Partner.objects.create(name=f"P{i}{n}", slug=f"p{i}-{n}")
+            key, _ = issue_key(partner=partner, name="live")
+            line = Helpline.objects.create(
+                public_id=f"l{i}-{n}",
+                name=f"Line {i}",
+                country_code="US",
+                is_priority=True,
+                hourly_capacity=1,
+            )
+            send(key, line, "x", timezone.now() - timedelta(hours=1))
+            send(key, line, "x", timezone.now() - timedelta(hours=1), "phone")
+
+    pages = ["/dashboard/", "/dashboard/partners/acme/", "/dashboard/load/"]
+    grow(1)
+    counts = {}
+    for page in pages:
+        with CaptureQueriesContext(connection) as captured:
+            assert staff_client.get(page).status_code == 200
+        counts[page] = len(captured)
+    grow(6)
+    for page in pages:
+        # Session, user, and the user's and group's permissions (4), then: overview:
+        # partners, countries, helplines select, days, previous period, helplines,
+        # partners (7); partner page: partner, countries,
+        # helplines select, days, previous, helplines, last event, 48 h traffic, test vs
+        # live, keys (10); load: priority helplines, hourly clicks (2).
+        with django_assert_num_queries(counts[page]):
+            assert staff_client.get(page).status_code == 200
+    assert counts == {"/dashboard/": 11, "/dashboard/partners/acme/": 14, "/dashboard/load/": 6}
+
+
+def test_partner_page_shows_integration_health(
+    staff_client: Client,
+    send: Send,
+    partner: Partner,
+    live_key: tuple[PartnerAPIKey, str],
+    test_key: tuple[PartnerAPIKey, str],
+    helpline: Helpline,
+) -> None:
+    now = timezone.now()
+    send(live_key[0], helpline, "a", now - timedelta(hours=2))
+    send(live_key[0], helpline, "a", now - timedelta(hours=2), "phone")
+    send(test_key[0], helpline, "t", now - timedelta(hours=1))
+
+    response = staff_client.get("/dashboard/partners/acme/")
+
+    assert response.status_code == 200
+    context = response.context
+    assert context["last_received"] is not None
+    assert (context["live"].displays, context["live"].clicks) == (1, 1)
+    assert (context["test"].displays, context["test"].clicks) == (1, 0)
+    assert sum(live for _, live, _ in context["traffic_hours"]) == 2
+    assert sum(test for _, _, test in context["traffic_hours"]) == 1
+    assert len(context["traffic_hours"]) == 48
+    keys = {key.prefix: key for key in context["keys"]}
+    assert keys[live_key[0].prefix].events == 2 and keys[test_key[0].prefix].events == 1
+    assert kpi(response.content.decode(), "displays") == "1"
+
+
+def test_unknown_partner_page_is_404(staff_client: Client, db: None) -> None:
+    assert staff_client.get("/dashboard/partners/nobody/").status_code == 404
+
+
+def test_load_page_flags_hours_over_capacity(
+    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+) -> None:
+    helpline.hourly_capacity = 2
+    helpline.save()
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    for n in range(3):  # 3 clicks in the current hour: over a capacity of 2
+        send(live_key[0], helpline, f"s{n}", hour + timedelta(seconds=n), "phone")
+    send(live_key[0], helpline, "s9", hour - timedelta(hours=3), "phone")
+
+    response = staff_client.get("/dashboard/load/")
+
+    [load] = response.context["loads"]
+    assert (load.clicks_24h, load.peak_24h, load.over_24h, load.over_7d) == (4, 3, 1, 1)
+    assert len(load.day) == 24 and len(load.week) == 168
+    assert response.context["flagged"] == [load]
+    assert "over capacity" in response.content.decode()
+
+
+def test_pages_extend_the_admin_and_hold_no_inline_script_or_style(
+    staff_client: Client, partner: Partner
+) -> None:
+    for page in ["/dashboard/", "/dashboard/partners/acme/", "/dashboard/load/"]:
+        response = staff_client.get(page)
+        html = response.content.decode()
+        assert 'id="header"' in html and "admin/css/base.css" in html
+        assert "<script>" not in html and "style=" not in html and "<style" not in html
+        assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_admin_index_links_to_the_dashboard(client: Client, superuser: User) -> None:
+    client.force_login(superuser)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert 'href="/dashboard/"' in html and 'href="/dashboard/load/"' in html
+
+
+def test_partner_ctr_chart_is_an_svg_image(
+    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+) -> None:
+    now = timezone.now()
+    send(live_key[0], helpline, "a", now - timedelta(minutes=5))
+    send(live_key[0], helpline, "a", now - timedelta(minutes=4), "phone")
+    response = staff_client.get("/dashboard/partners/acme/ctr.svg")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    body = response.content.decode()
+    assert body.count("<title>") == 31  # the chart's title and one per day
+    assert "CTR 100.00% (1 clicks / 1 displays)" in body
