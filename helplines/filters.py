@@ -5,6 +5,8 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from helplines.models import Helpline
 from helplines.selectors import helplines_with_topic
@@ -24,10 +26,12 @@ class StrictBooleanField(forms.Field):
             raise forms.ValidationError("Must be `true` or `false`.", code="invalid") from None
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
+@extend_schema_field({"type": "integer", "minimum": 1})
 class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 

@@ -7,6 +7,7 @@ load-management figure and is not shown to partners.
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from helplines.models import Helpline, Topic, country_name
@@ -66,10 +67,14 @@ class HelplineSerializer(serializers.ModelSerializer):
         ]
 
 
+# The envelope of a `list` action: one object, not the array drf-spectacular assumes.
+@extend_schema_serializer(many=False)
 class HelplineListSerializer(serializers.Serializer):
     helplines = HelplineSerializer(many=True)
 
 
+# The envelope of a `list` action: one object, not the array drf-spectacular assumes.
+@extend_schema_serializer(many=False)
 class TopicListSerializer(serializers.Serializer):
     topics = TopicSerializer(many=True)
 
@@ -83,5 +88,7 @@ class CountrySerializer(serializers.Serializer):
         return country_name(row["country_code"])
 
 
+# The envelope of a `list` action: one object, not the array drf-spectacular assumes.
+@extend_schema_serializer(many=False)
 class CountryListSerializer(serializers.Serializer):
     countries = CountrySerializer(many=True)
