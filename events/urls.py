@@ -4,9 +4,11 @@ from django.urls import path
 
 from events.batch import BatchRequestSerializer
 from events.serializers import ClickEventSerializer, DisplayEventSerializer
+from events.stats import EventStatsViewSet
 from events.views import EventIngestViewSet, EventListViewSet
 
 urlpatterns = [
+    path("events/stats", EventStatsViewSet.as_view({"get": "list"}), name="event-stats"),
     path("events", EventListViewSet.as_view({"get": "list"}), name="event-list"),
     path(
         "events/helpline_display",
