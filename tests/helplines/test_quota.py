@@ -160,6 +160,27 @@ def test_a_partner_over_quota_still_reports_events(
     assert directory_calls_in_window(partner=partner, now=datetime.now(UTC)) == 1
 
 
+def test_a_partner_with_a_zero_quota_reports_events(
+    client_live: APIClient, partner: Partner, helpline: Helpline
+) -> None:
+    with_quota(partner, 0)
+
+    response = client_live.post(
+        "/v1/events/helpline_click",
+        {
+            "helpline_id": helpline.public_id,
+            "session_id": "sess-2",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "contact_method": "phone",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["contact_method"] == "phone"
+    assert not DirectoryCallBucket.objects.exists()
+
+
 def test_the_window_rolls_over_hour_by_hour(client_live: APIClient, partner: Partner) -> None:
     with_quota(partner, 2)
     with time_machine.travel(MORNING, tick=False):
