@@ -86,11 +86,11 @@ def nice_ceiling(value: float) -> float:
     return 10 * exponent  # pragma: no cover - the loop always returns
 
 
-def nice_axis(peak: float) -> float:
-    """An axis maximum whose four gridline steps are round numbers."""
+def nice_axis(peak: float, *, integer: bool = True) -> float:
+    """An axis maximum whose four gridline steps are round numbers (whole ones for counts)."""
     step = nice_ceiling(peak / 4)
-    if step >= 1:
-        step = math.ceil(step)
+    if integer:
+        step = max(1, math.ceil(step))
     return step * 4
 
 
@@ -184,7 +184,9 @@ def ctr_chart(rows: Sequence[MetricRow]) -> Chart:
     _, centres = _slots(len(rows), chart)
     rates = [_float(r.metrics.ctr) for r in rows]
     y = _Scale(
-        nice_axis(max((r or 0 for r in rates), default=0)), chart.plot_top, chart.plot_bottom
+        nice_axis(max((r or 0 for r in rates), default=0), integer=False),
+        chart.plot_top,
+        chart.plot_bottom,
     )
     points = [(c, y(r or 0)) for c, r in zip(centres, rates, strict=True)]
     chart.lines.append((" ".join(f"{x},{yy}" for x, yy in points), "line-clicks"))

@@ -71,17 +71,17 @@ def browser_page(live_server: Any, settings: Any) -> Iterator[Any]:
         )
         context.add_init_script(WATCH_CSP)
         page = context.new_page()
-        page.console_errors = []  # type: ignore[attr-defined]
+        page.console_errors = []
 
         def on_console(message: Any) -> None:
             # Chromium asks every site for /favicon.ico; the product has none.
             if message.type == "error" and not message.location.get("url", "").endswith(
                 "/favicon.ico"
             ):
-                page.console_errors.append(message.text)  # type: ignore[attr-defined]
+                page.console_errors.append(message.text)
 
         page.on("console", on_console)
-        page.on("pageerror", lambda error: page.console_errors.append(str(error)))  # type: ignore[attr-defined]
+        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
         yield page
         browser.close()
 

@@ -49,7 +49,7 @@ def download(
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="')
-    text = b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
+    text = b"".join(response.streaming_content).decode()
     lines = text.splitlines()
     metadata = [line for line in lines if line.startswith("#")]
     assert lines[: len(metadata)] == metadata  # metadata first, then the header

@@ -51,7 +51,7 @@ def send(
 
 
 def november(first: int = 1, last: int = 30, tz: ZoneInfo = UTC_ZONE, **kw: object) -> EventFilter:
-    return EventFilter.for_days(date(2026, 11, first), date(2026, 11, last), tz, **kw)  # type: ignore[arg-type]
+    return EventFilter.for_days(date(2026, 11, first), date(2026, 11, last), tz, **kw)
 
 
 @pytest.fixture
