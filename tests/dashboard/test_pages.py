@@ -265,3 +265,13 @@ def test_partner_ctr_chart_is_an_svg_image(
     body = response.content.decode()
     assert body.count("<title>") == 31  # the chart's title and one per day
     assert "CTR 100.00% (1 clicks / 1 displays)" in body
+
+
+def test_partner_change_page_in_the_admin_shows_its_ctr_chart_and_exports(
+    client: Client, superuser: User, partner: Partner
+) -> None:
+    client.force_login(superuser)
+    html = client.get(reverse("admin:helplines_partner_change", args=[partner.pk])).content.decode()
+    assert 'src="/dashboard/partners/acme/ctr.svg"' in html
+    assert "/dashboard/export/report.csv?range=30d&amp;partner=acme" in html
+    assert "/dashboard/export/billing.csv?month=" in html
