@@ -6,6 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from api.health import healthz
 from api.views import not_found
 
+admin.site.site_header = "Throughline Events"
+admin.site.site_title = "Throughline Events"
+admin.site.index_title = "Directory, partners and events"
+
 v1_patterns: list[URLPattern | URLResolver] = [
     path("", include("events.urls")),
     path("", include("helplines.urls")),
