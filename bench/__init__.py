@@ -1,0 +1,1 @@
+"""The ingest benchmark: `python bench/run.py` (see bench/README.md)."""

@@ -1,0 +1,863 @@
+"""The ingest benchmark, in one command: `.venv/bin/python bench/run.py` (see bench/README.md).
+
+On PostgreSQL (DATABASE_URL, default the `throughline_bench` database on 127.0.0.1) it
+creates, migrates and empties the database, makes a partner, its key and a few helplines
+through the product's own code, serves the product with gunicorn (4 sync workers,
+DEBUG=false) together with a bare DRF ceiling route (bench/settings.py, bench/urls.py),
+loads it with wrk (bench/load.lua) and measures a binary COPY ceiling, in rounds:
+ceiling, single display, identical retry, batch, COPY. Each figure is read as a ratio to
+the ceiling measured seconds before it, which is what stays comparable on a shared, noisy
+machine. After each phase the rows stored are checked against the answers given. The
+figures are appended to bench/RESULTS.md; the exit status is 1 if any check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BENCH_DIR = BASE_DIR / "bench"
+RESULTS = BENCH_DIR / "RESULTS.md"
+LOAD_SCRIPT = BENCH_DIR / "load.lua"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/throughline_bench"
+EVENTS_TABLE = "events_event"
+COPY_TABLE = "bench_copy_events"
+# The columns events.services writes, with their PostgreSQL types for binary COPY.
+COPY_COLUMNS = {
+    "type": "varchar",
+    "partner_id": "int8",
+    "api_key_prefix": "varchar",
+    "is_test": "bool",
+    "helpline_id": "int8",
+    "session_id": "varchar",
+    "timestamp": "timestamptz",
+    "contact_method": "varchar",
+    "received_at": "timestamptz",
+}
+HELPLINES = 5
+# Rows of the drain: how often, and for how long unchanged, before a phase counts as over.
+DRAIN_POLL_SECONDS = 0.05
+DRAIN_QUIET_SECONDS = 1.0
+
+# /work/shared/FINDINGS.md ("Speed"), measured on these machines with prototypes of the
+# same stack: what the figures of a run are compared with.
+FINDINGS_CEILING_RPS = 2400
+FINDINGS_COPY_ROWS_PER_S = 96_000
+FINDINGS_SINGLE = "DRF + objects.create 0.28-0.37; DRF validation + one raw INSERT 0.46"
+FINDINGS_BATCH = (
+    ("ListSerializer + bulk_create", 16_500),
+    ("ListSerializer + COPY", 27_000),
+    ("light validation + COPY", 71_000),
+)
+
+
+class BenchError(RuntimeError):
+    """The run cannot go on (server gone, port taken, wrk missing...)."""
+
+
+@dataclass
+class Phase:
+    """One wrk phase: what wrk saw, and what the database holds once the server drained."""
+
+    name: str
+    mode: str
+    wrk: dict[str, Any]
+    rows_before: int
+    rows_after: int
+    # From wrk's start to the last row committed (the server finishes what wrk left in
+    # flight at its deadline).
+    drained_seconds: float
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return float(self.wrk["duration_us"]) / 1e6
+
+    @property
+    def answers(self) -> int:
+        return int(self.wrk["requests"])
+
+    @property
+    def per_second(self) -> float:
+        """Answers per second as wrk counts them: what single-request phases report."""
+        return self.answers / self.seconds
+
+    @property
+    def stored_per_second(self) -> float:
+        """Rows stored per second until the last commit: what the batch phase reports.
+
+        wrk's own count would miss the half-done batches at its deadline, several percent
+        of a phase that completes only a few dozen batch requests.
+        """
+        return self.rows / self.drained_seconds
+
+    def status(self, code: int) -> int:
+        return int(self.wrk["statuses"].get(str(code), 0))
+
+    @property
+    def non_2xx(self) -> int:
+        return sum(n for code, n in self.wrk["statuses"].items() if not code.startswith("2"))
+
+    @property
+    def socket_errors(self) -> int:
+        errors = self.wrk["errors"]
+        return int(errors["connect"] + errors["read"] + errors["write"] + errors["timeout"])
+
+    @property
+    def rows(self) -> int:
+        return self.rows_after - self.rows_before
+
+    @property
+    def ok(self) -> bool:
+        return all(passed for _, passed in self.checks)
+
+
+@dataclass
+class CopyCeiling:
+    rows: int
+    seconds: float
+    rows_counted: int
+
+    @property
+    def per_second(self) -> float:
+        return self.rows / self.seconds
+
+    @property
+    def ok(self) -> bool:
+        return self.rows_counted == self.rows
+
+
+@dataclass
+class Round:
+    phases: dict[str, Phase]
+    copy: CopyCeiling
+
+    @property
+    def display_ratio(self) -> float:
+        return self.phases["display"].per_second / self.phases["ceiling"].per_second
+
+    @property
+    def retry_ratio(self) -> float:
+        return self.phases["retry"].per_second / self.phases["ceiling"].per_second
+
+    @property
+    def batch_ratio(self) -> float:
+        return self.phases["batch"].stored_per_second / self.copy.per_second
+
+    @property
+    def ok(self) -> bool:
+        return all(phase.ok for phase in self.phases.values()) and self.copy.ok
+
+
+# --- the database ------------------------------------------------------------------------
+
+
+def ensure_database(url: str) -> None:
+    """Create the database named by `url` when it does not exist yet."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def prepare_product_data() -> tuple[str, list[str]]:
+    """Migrate, empty every table, then a partner with a live key and a few helplines.
+
+    Returns the raw key and the helplines' public ids.
+    """
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+
+    django.setup()
+    from helplines.models import Helpline
+    from helplines.services import create_partner
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    _, raw_key = create_partner(name="Bench Partner", slug="bench-partner")
+    public_ids = []
+    for number in range(1, HELPLINES + 1):
+        helpline = Helpline(
+            public_id=f"bench-line-{number}",
+            name=f"Bench Line {number}",
+            country_code="GB",
+            timezone="Europe/London",
+            phone_number="116 123",
+        )
+        helpline.full_clean()
+        helpline.save()
+        public_ids.append(helpline.public_id)
+    connection.close()
+    return raw_key, public_ids
+
+
+def drain(url: str, server: Server) -> tuple[int, float]:
+    """(rows in the events table, monotonic time of the last commit seen) once quiet.
+
+    wrk stops at its deadline without waiting for the answers in flight; the server still
+    serves those requests, so wait until no row has appeared for DRAIN_QUIET_SECONDS.
+    max(id) is polled rather than count(*): an index lookup, cheap on a big table.
+    """
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+
+        def newest() -> int:
+            row = conn.execute(f"SELECT coalesce(max(id), 0) FROM {EVENTS_TABLE}").fetchone()
+            return int(row[0])  # type: ignore[index]
+
+        last, changed_at = newest(), time.monotonic()
+        deadline = changed_at + 30
+        while time.monotonic() - changed_at < DRAIN_QUIET_SECONDS:
+            if time.monotonic() > deadline:
+                raise BenchError("rows kept arriving 30 s after the load stopped")
+            time.sleep(DRAIN_POLL_SECONDS)
+            current = newest()
+            if current != last:
+                last, changed_at = current, time.monotonic()
+        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
+    server.check_alive()
+    return int(row[0]), changed_at  # type: ignore[index]
+
+
+def postgres_version(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+
+
+def copy_ceiling(
+    url: str, seconds: float, batch: int, helpline_pks: list[int], partner: tuple[int, str]
+) -> CopyCeiling:
+    """Binary COPY of batches of `batch` rows into a scratch copy of the events table.
+
+    The copy has the events table's columns, CHECK constraints and indexes (the identity
+    unique index included) but no foreign keys. One COPY and one commit per batch, like
+    one batch request; rows are built in the timed loop, as a server would build them.
+    """
+    import psycopg
+    from psycopg import sql
+
+    partner_pk, prefix = partner
+    newest = datetime.now(UTC) - timedelta(minutes=1)
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(COPY_TABLE), sql.SQL(", ").join(map(sql.Identifier, COPY_COLUMNS))
+    )
+    with psycopg.connect(url) as conn:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(COPY_TABLE)))
+        conn.execute(
+            sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
+                sql.Identifier(COPY_TABLE), sql.Identifier(EVENTS_TABLE)
+            )
+        )
+        conn.commit()
+        written = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            received = datetime.now(UTC)
+            with conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                copy.set_types(list(COPY_COLUMNS.values()))
+                for number in range(written, written + batch):
+                    copy.write_row(
+                        (
+                            "helpline_display",
+                            partner_pk,
+                            prefix,
+                            False,
+                            helpline_pks[number % len(helpline_pks)],
+                            f"copy_{number}",
+                            newest - timedelta(seconds=number % 86400),
+                            "",
+                            received,
+                        )
+                    )
+            conn.commit()
+            written += batch
+        elapsed = time.perf_counter() - started
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(COPY_TABLE)))
+        counted = int(row.fetchone()[0])  # type: ignore[index]
+        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(COPY_TABLE)))
+        conn.commit()
+    return CopyCeiling(rows=written, seconds=elapsed, rows_counted=counted)
+
+
+def partner_for_copy(url: str) -> tuple[tuple[int, str], list[int]]:
+    """The bench partner's pk and key prefix, and the helplines' pks, for the COPY rows."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT p.id, k.prefix FROM helplines_partner p "
+            "JOIN helplines_partnerapikey k ON k.partner_id = p.id WHERE p.slug = %s",
+            ["bench-partner"],
+        ).fetchone()
+        assert row is not None
+        pks = [
+            int(pk)
+            for (pk,) in conn.execute(
+                "SELECT id FROM helplines_helpline WHERE public_id LIKE 'bench-line-%%' ORDER BY id"
+            )
+        ]
+    return (int(row[0]), str(row[1])), pks
+
+
+# --- the server --------------------------------------------------------------------------
+
+
+class Server:
+    """gunicorn serving bench.settings, started and stopped by pid (never by name)."""
+
+    def __init__(self, port: int, env: dict[str, str], log_dir: Path) -> None:
+        self.port = port
+        self.env = env
+        self.log = log_dir / "gunicorn.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, workers: int) -> None:
+        if port_in_use(self.port):
+            raise BenchError(
+                f"Port {self.port} is already in use: a leftover server would answer this "
+                "run. Stop it, or pass --port."
+            )
+        with self.log.open("ab") as log:
+            self.process = self._spawn(workers, log)
+        self._wait_ready()
+
+    def _spawn(self, workers: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+        # gunicorn itself, not a shell: the Popen's pid is the master's pid.
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--chdir",
+                str(BASE_DIR),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "sync",
+                "--log-level",
+                "warning",
+                "--error-logfile",
+                "-",
+            ],
+            env=self.env,
+            cwd=BASE_DIR,
+            stdin=subprocess.DEVNULL,
+            # gunicorn's log and the workers' warnings go to the log file, not the report.
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def _wait_ready(self) -> None:
+        """Until the ceiling route answers with this run's id (not a stranger's server)."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/bench/ceiling", timeout=2) as answer:
+                    body = json.loads(answer.read())
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.3)
+                continue
+            if body.get("run") != self.env["BENCH_RUN_ID"]:
+                raise BenchError(f"Another server answers on port {self.port}: {body}")
+            return
+        raise BenchError(f"gunicorn did not answer within 60 s; see {self.log}")
+
+    def check_alive(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            raise BenchError(f"gunicorn is not running (see {self.log})")
+
+    def stop(self) -> None:
+        """SIGTERM (graceful: workers finish their request), SIGKILL after 15 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- load --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Load:
+    key: str
+    helplines: list[str]
+    epoch: int  # the newest event's Unix time; the others spread over the day before
+    threads: int
+    connections: int
+    batch_connections: int
+    batch: int
+    seconds: float
+
+
+def run_wrk(server: Server, load: Load, mode: str, seconds: float, tag: str) -> dict[str, Any]:
+    server.check_alive()
+    connections = load.batch_connections if mode == "batch" else load.connections
+    command = [
+        "wrk",
+        f"--threads={load.threads}",
+        f"--connections={connections}",
+        f"--duration={seconds:g}s",
+        "--timeout=10s",
+        f"--script={LOAD_SCRIPT}",
+        server.base_url,
+        "--",
+        mode,
+        load.key,
+        ",".join(load.helplines),
+        str(load.epoch),
+        tag,
+        str(load.batch),
+    ]
+    finished = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    for line in finished.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            result: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
+            return result
+    raise BenchError(f"wrk gave no figures (exit {finished.returncode}):\n{finished.stderr}")
+
+
+def measure(server: Server, url: str, load: Load, mode: str, tag: str, before: int) -> Phase:
+    """One wrk phase; `before` is the events table's row count, the server being idle."""
+    started = time.monotonic()
+    figures = run_wrk(server, load, mode, load.seconds, tag)
+    after, last_commit = drain(url, server)
+    phase = Phase(
+        name=mode,
+        mode=mode,
+        wrk=figures,
+        rows_before=before,
+        rows_after=after,
+        drained_seconds=max(last_commit, started + load.seconds) - started,
+    )
+    phase.checks = checks_for(phase, load.batch)
+    rate = (
+        f"{phase.stored_per_second:,.0f} events/s stored"
+        if mode == "batch"
+        else f"{phase.per_second:,.0f} req/s"
+    )
+    print(
+        f"  {mode}: {rate} over {phase.seconds:.1f} s, statuses {figures['statuses']}, "
+        f"rows +{phase.rows}, {'ok' if phase.ok else 'CHECK FAILED'}",
+        flush=True,
+    )
+    return phase
+
+
+def checks_for(phase: Phase, batch: int) -> list[tuple[str, bool]]:
+    """What the answers and the rows stored must agree on, per phase.
+
+    wrk stops at its deadline without reading the answers still in flight, yet those
+    requests are served: so the rows stored lie between the events answered as created
+    (none lost) and the events sent (none doubled, none from elsewhere).
+    """
+    sent, created = phase.wrk["sent"], phase.status(201)
+    checks = [
+        ("no non-2xx answer", phase.non_2xx == 0),
+        ("no socket error or timeout", phase.socket_errors == 0),
+    ]
+    if phase.mode == "ceiling":
+        checks += [
+            ("every answer 200", phase.status(200) == phase.answers),
+            ("no row stored", phase.rows == 0),
+        ]
+    elif phase.mode == "display":
+        checks += [
+            ("every answer 201 created", created == phase.answers),
+            ("rows >= 201 answers (none lost)", phase.rows >= created),
+            ("rows <= requests sent (none doubled)", phase.rows <= sent),
+        ]
+    elif phase.mode == "retry":
+        checks += [
+            (
+                "exactly one 201, the rest 200",
+                created == 1 and phase.status(200) == phase.answers - 1,
+            ),
+            ("exactly one row stored", phase.rows == 1),
+        ]
+    else:
+        events_created = phase.wrk["events_created"]
+        checks += [
+            ("every answer 200", phase.status(200) == phase.answers),
+            (
+                f"every event of every answer created ({batch} per batch)",
+                events_created == phase.answers * batch
+                and phase.wrk["events_duplicate"] == 0
+                and phase.wrk["events_rejected"] == 0,
+            ),
+            ("rows >= events created (none lost)", phase.rows >= events_created),
+            ("rows <= events sent (none doubled)", phase.rows <= sent * batch),
+        ]
+    return checks
+
+
+def run_round(server: Server, url: str, load: Load, number: int, run_id: str) -> Round:
+    """Ceiling, display, retry, batch, then COPY: each ratio's two terms seconds apart."""
+    print(f"Round {number}:", flush=True)
+    phases: dict[str, Phase] = {}
+    rows, _ = drain(url, server)
+    for mode in ("ceiling", "display", "retry", "batch"):
+        phases[mode] = measure(server, url, load, mode, f"b{run_id}r{number}{mode[0]}", rows)
+        rows = phases[mode].rows_after
+    partner, helpline_pks = partner_for_copy(url)
+    copy = copy_ceiling(url, load.seconds, load.batch, helpline_pks, partner)
+    print(
+        f"  copy: {copy.per_second:,.0f} rows/s ({copy.rows:,} rows), "
+        f"{'ok' if copy.ok else 'CHECK FAILED'}",
+        flush=True,
+    )
+    return Round(phases=phases, copy=copy)
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    memory = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "commit": commit or "unknown",
+    }
+
+
+def load_average() -> str:
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _spread(values: list[float], digits: int = 2) -> str:
+    """The median, and the range when there are several rounds."""
+    median = statistics.median(values)
+    if len(values) == 1:
+        return f"{median:,.{digits}f}"
+    return f"{median:,.{digits}f} ({min(values):,.{digits}f}-{max(values):,.{digits}f})"
+
+
+def report(
+    *,
+    started: datetime,
+    command: str,
+    info: dict[str, str],
+    pg_version: str,
+    loads: tuple[str, str],
+    load: Load,
+    workers: int,
+    rounds: list[Round],
+) -> str:
+    all_ok = all(one.ok for one in rounds)
+
+    def per_round(figure: str) -> str:
+        return " | ".join(figure.format(r=one, p=one.phases) for one in rounds)
+
+    lines = [
+        f"## {started:%Y-%m-%d %H:%M} UTC — {'all checks passed' if all_ok else 'CHECK FAILED'}",
+        "",
+        f"- Command: `{command}`",
+        f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, "
+        f"PostgreSQL {pg_version}, Python {info['python']}, {info['os']}",
+        f"- Product commit: {info['commit']}",
+        f"- Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}",
+        f"- Server: gunicorn, {workers} sync workers, DEBUG=false. Load: wrk, "
+        f"{load.threads} thread(s), {load.connections} connections "
+        f"({load.batch_connections} for batches), {load.seconds:g} s per phase, "
+        f"{len(rounds)} round(s), batches of {load.batch} events, event timestamps spread "
+        "over the last day.",
+        "",
+        "| Figure | "
+        + " | ".join(f"Round {n}" for n in range(1, len(rounds) + 1))
+        + " | Median (range) | FINDINGS.md |",
+        "|---|" + "---:|" * len(rounds) + "---:|---|",
+        "| Ceiling: bare DRF, no auth, no DB (req/s) | "
+        + per_round("{p[ceiling].per_second:,.0f}")
+        + f" | {_spread([one.phases['ceiling'].per_second for one in rounds], 0)} "
+        f"| ~{FINDINGS_CEILING_RPS:,} |",
+        "| Single display, distinct events (req/s) | "
+        + per_round("{p[display].per_second:,.0f}")
+        + f" | {_spread([one.phases['display'].per_second for one in rounds], 0)} | |",
+        "| **Single display / ceiling** | "
+        + per_round("{r.display_ratio:.2f}")
+        + f" | **{_spread([one.display_ratio for one in rounds])}** | {FINDINGS_SINGLE} |",
+        "| Identical retry, duplicate path (req/s) | "
+        + per_round("{p[retry].per_second:,.0f}")
+        + f" | {_spread([one.phases['retry'].per_second for one in rounds], 0)} | |",
+        "| **Identical retry / ceiling** | "
+        + per_round("{r.retry_ratio:.2f}")
+        + f" | **{_spread([one.retry_ratio for one in rounds])}** | — |",
+        f"| Batch of {load.batch} distinct events (events/s stored) | "
+        + per_round("{p[batch].stored_per_second:,.0f}")
+        + f" | {_spread([one.phases['batch'].stored_per_second for one in rounds], 0)} | "
+        + ", ".join(f"{label} ~{rate:,}" for label, rate in FINDINGS_BATCH)
+        + " |",
+        f"| Ceiling: binary COPY, {load.batch} rows per COPY + commit (rows/s) | "
+        + per_round("{r.copy.per_second:,.0f}")
+        + f" | {_spread([one.copy.per_second for one in rounds], 0)} "
+        f"| ~{FINDINGS_COPY_ROWS_PER_S:,} |",
+        "| **Batch / COPY** | "
+        + per_round("{r.batch_ratio:.2f}")
+        + f" | **{_spread([one.batch_ratio for one in rounds])}** | "
+        + "; ".join(
+            f"{label} {rate / FINDINGS_COPY_ROWS_PER_S:.2f}" for label, rate in FINDINGS_BATCH
+        )
+        + " |",
+        "",
+        "Latency p50 / p99 (wrk, ms): "
+        + "; ".join(
+            f"{mode} "
+            + ", ".join(
+                f"{one.phases[mode].wrk['latency_us']['p50'] / 1000:.0f} / "
+                f"{one.phases[mode].wrk['latency_us']['p99'] / 1000:.0f}"
+                for one in rounds
+            )
+            for mode in ("ceiling", "display", "retry", "batch")
+        )
+        + " (one pair per round).",
+        "",
+        "Checks: rows counted in the events table after each phase, once the server had "
+        "drained what wrk left in flight.",
+        "",
+        "| Round | Phase | Sent | Answered | Statuses | Rows stored | Checks |",
+        "|---:|---|---:|---:|---|---:|---|",
+    ]
+    for number, one in enumerate(rounds, start=1):
+        for phase in one.phases.values():
+            statuses = ", ".join(
+                f"{code}: {n:,}" for code, n in sorted(phase.wrk["statuses"].items())
+            )
+            if phase.mode == "batch":
+                sent = f"{phase.wrk['sent'] * load.batch:,} events"
+                answered = f"{phase.answers:,} ({phase.wrk['events_created']:,} events created)"
+            else:
+                sent, answered = f"{phase.wrk['sent']:,}", f"{phase.answers:,}"
+            failed = [label for label, passed in phase.checks if not passed]
+            verdict = "ok" if not failed else "FAILED: " + "; ".join(failed)
+            lines.append(
+                f"| {number} | {phase.mode} | {sent} | {answered} | {statuses} | "
+                f"{phase.rows:,} | {verdict} |"
+            )
+        copy = one.copy
+        lines.append(
+            f"| {number} | COPY | {copy.rows:,} rows | — | — | {copy.rows_counted:,} | "
+            f"{'ok' if copy.ok else 'FAILED: rows counted differ from rows written'} |"
+        )
+    lines += [
+        "",
+        "Sent minus answered is what wrk left in flight at its deadline; the server still "
+        "serves those requests, so rows stored may exceed the created answers by at most "
+        "that much.",
+        "The machine is shared (other test suites run on it), so absolute figures swing; "
+        "compare the ratios, each taken against a ceiling measured seconds apart in this run.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def append_results(section: str) -> None:
+    if not RESULTS.exists():
+        RESULTS.write_text(
+            "# Ingest benchmark results\n\n"
+            "One section per run of `bench/run.py`, oldest first (bench/README.md says what "
+            "each phase measures). Absolute figures depend on how busy the machine was; the "
+            "ratios to the ceilings measured in the same run are what compare across runs.\n\n"
+        )
+    with RESULTS.open("a") as results:
+        results.write(section + "\n")
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of every phase (2)")
+    parser.add_argument("--seconds", type=float, default=10, help="seconds per phase (10)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument(
+        "--batch-connections", type=int, default=8, help="wrk connections, batch phase (8)"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (4)")
+    parser.add_argument("--batch", type=int, default=500, help="events per batch request (500)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("BENCH_PORT", "0")),
+        help="the server's port (default: a free one chosen by the system)",
+    )
+    parser.add_argument(
+        "--no-record", action="store_true", help="print the figures, do not append RESULTS.md"
+    )
+    return parser.parse_args(argv)
+
+
+def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get update && apt-get install -y wrk", file=sys.stderr)
+        return 2
+    started = datetime.now(UTC)
+    loads_start = load_average()
+    url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not url.startswith(("postgres://", "postgresql://")):
+        print(f"DATABASE_URL must point at PostgreSQL, not {url}", file=sys.stderr)
+        return 2
+    run_id = secrets.token_hex(4)
+    # The server's environment, also this process's: production-like settings, the
+    # ceiling route, and a rate limit the load cannot reach.
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": url,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "EVENTS_RATE_LIMIT": "100000000/s",
+        "LOG_LEVEL": "WARNING",
+        "BENCH_RUN_ID": run_id,
+        "PYTHONPATH": str(BASE_DIR),
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(BASE_DIR))
+    signal.signal(signal.SIGTERM, raise_on_sigterm)
+
+    print(f"Preparing {urlsplit(url).path.lstrip('/')} (create, migrate, empty, seed)...")
+    ensure_database(url)
+    raw_key, public_ids = prepare_product_data()
+    load = Load(
+        key=raw_key,
+        helplines=public_ids,
+        epoch=int((started - timedelta(minutes=1)).timestamp()),
+        threads=args.threads,
+        connections=args.connections,
+        batch_connections=args.batch_connections,
+        batch=args.batch,
+        seconds=args.seconds,
+    )
+    log_dir = Path(tempfile.mkdtemp(prefix="throughline-bench-"))
+    server = Server(args.port or free_port(), env, log_dir)
+    rounds: list[Round] = []
+    try:
+        print(f"Starting gunicorn on {server.base_url} ({args.workers} workers, log {server.log})")
+        server.start(args.workers)
+        print(f"gunicorn master pid {server.process.pid if server.process else '?'}; warming up")
+        run_wrk(server, load, "ceiling", 2, f"w{run_id}")
+        run_wrk(server, load, "display", 2, f"w{run_id}")
+        for number in range(1, args.rounds + 1):
+            rounds.append(run_round(server, url, load, number, run_id))
+    finally:
+        server.stop()
+        print(f"gunicorn stopped (log {server.log})", flush=True)
+
+    section = report(
+        started=started,
+        command=shlex.join([_relative(sys.executable), _relative(sys.argv[0]), *argv]),
+        info=machine(),
+        pg_version=postgres_version(url),
+        loads=(loads_start, load_average()),
+        load=load,
+        workers=args.workers,
+        rounds=rounds,
+    )
+    print()
+    print(section)
+    if not args.no_record:
+        append_results(section)
+        print(f"Appended to {RESULTS.relative_to(BASE_DIR)}")
+    return 0 if all(one.ok for one in rounds) else 1
+
+
+def _relative(path: str) -> str:
+    try:
+        return str(Path(path).absolute().relative_to(BASE_DIR))
+    except ValueError:
+        return path
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        sys.exit(2)
