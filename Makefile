@@ -3,6 +3,7 @@
 #   make run       install, migrate, seed the demo, ensure a staff login, serve on 127.0.0.1:$PORT
 #   make test      the whole test suite (DATABASE_URL selects the database; unset = SQLite)
 #   make lint      ruff check, ruff format --check, mypy
+#   make screenshots  refresh docs/screenshots/ from the browser test
 #   make install   create .venv (Python >= 3.12) and install requirements-dev.txt
 #   make superuser give the staff user `admin` a new password and print it
 #
@@ -58,7 +59,7 @@ else:
 endef
 export ENSURE_SUPERUSER_PY
 
-.PHONY: help install run test lint superuser migrate seed clean-venv
+.PHONY: help install run test lint screenshots superuser migrate seed clean-venv
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -103,6 +104,9 @@ superuser: migrate
 
 test: install
 	$(PY) -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
+
+screenshots: install
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/dashboard/test_browser.py -q
 
 lint: install
 	$(PY) -m ruff check .

@@ -8,6 +8,7 @@ import csv
 import io
 import os
 import random
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -36,7 +37,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` sets SCREENSHOTS_DIR=docs/screenshots to refresh the README's pictures;
+# an ordinary test run writes them to a scratch folder and leaves the tree untouched.
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="screenshots-"))
 # Collects CSP violations; added by playwright before any page script, so CSP does not apply.
 WATCH_CSP = """
 window.__cspViolations = [];
