@@ -76,8 +76,11 @@ TEMPLATES = [
     },
 ]
 
+# Unset or empty: SQLite under the project folder.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    ),
 }
 # Persistent connections save a connect per request on PostgreSQL; health checks make a
 # connection that died with a database restart be replaced instead of failing a request.

@@ -1,7 +1,7 @@
 """Validation of incoming events (SPEC §3.1) and the stored event as partners read it."""
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from events.models import ContactMethod, EventType
 from events.pii import SESSION_ID_MAX_LENGTH, SESSION_ID_PATTERN, pii_kind
+from events.timestamps import parse_iso_timestamp
 
 
 class StrictCharField(serializers.CharField):
@@ -36,12 +37,15 @@ class OffsetDateTimeField(serializers.DateTimeField):
         if not isinstance(value, str):
             self.fail("wrong_type")
         try:
-            parsed = datetime.fromisoformat(value.strip())
+            naive = datetime.fromisoformat(value.strip()).tzinfo is None
         except ValueError:
             self.fail("invalid")
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
+        if naive:
             self.fail("timezone_required")
-        return parsed.astimezone(UTC)
+        try:
+            return parse_iso_timestamp(value)
+        except ValueError:
+            self.fail("invalid")
 
 
 class IncomingEventSerializer(serializers.Serializer):

@@ -436,3 +436,11 @@ def test_options_describes_the_accepted_fields(client_live, url, fields):
 
     assert response.status_code == 200
     assert set(response.json()["actions"]["POST"]) == fields
+
+
+def test_timestamp_that_overflows_in_utc_is_refused(client_live, display):
+    assert_refused(
+        post(client_live, DISPLAY_URL, {**display, "timestamp": "0001-01-01T00:00:00+05:00"}),
+        "timestamp",
+        "invalid",
+    )

@@ -193,3 +193,19 @@ def test_listing_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(2):  # the key, then one page of events with helpline ids
         response = get(client_live, page_size="50")
     assert len(response.json()["events"]) == 50
+
+
+@pytest.mark.parametrize(
+    ("start_time", "status"),
+    [
+        ("2026-11-19T14:19:20-21:03", 200),  # an unusual but valid offset, converted to UTC
+        ("0001-01-01T00:00:00+05:00", 400),  # before year 1 in UTC
+        ("2026-11-20T00:00:00", 400),  # no offset
+        ("tomorrow", 400),
+    ],
+)
+def test_start_time_offsets(client_live, start_time, status):
+    response = get(client_live, start_time=start_time)
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["error"]["fields"]["start_time"][0]["code"] == "invalid"
