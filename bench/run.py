@@ -150,24 +150,50 @@ class CopyCeiling:
 
 @dataclass
 class Round:
-    phases: dict[str, Phase]
-    copy: CopyCeiling
+    """Every product phase bracketed by its ceiling, measured just before and just after.
+
+    A burst of outside load then slows both terms of a ratio, not one of them.
+    """
+
+    phases: dict[str, Phase]  # "ceiling 1", "display", "ceiling 2", "retry", "ceiling 3", "batch"
+    copies: list[CopyCeiling]  # before and after the batch phase
+
+    def ceiling(self, number: int) -> float:
+        return self.phases[f"ceiling {number}"].per_second
+
+    @property
+    def ceilings(self) -> list[float]:
+        return [self.ceiling(number) for number in (1, 2, 3)]
+
+    @property
+    def display_ceiling(self) -> float:
+        return (self.ceiling(1) + self.ceiling(2)) / 2
+
+    @property
+    def retry_ceiling(self) -> float:
+        return (self.ceiling(2) + self.ceiling(3)) / 2
+
+    @property
+    def copy_ceiling(self) -> float:
+        return statistics.mean(copy.per_second for copy in self.copies)
 
     @property
     def display_ratio(self) -> float:
-        return self.phases["display"].per_second / self.phases["ceiling"].per_second
+        return self.phases["display"].per_second / self.display_ceiling
 
     @property
     def retry_ratio(self) -> float:
-        return self.phases["retry"].per_second / self.phases["ceiling"].per_second
+        return self.phases["retry"].per_second / self.retry_ceiling
 
     @property
     def batch_ratio(self) -> float:
-        return self.phases["batch"].stored_per_second / self.copy.per_second
+        return self.phases["batch"].stored_per_second / self.copy_ceiling
 
     @property
     def ok(self) -> bool:
-        return all(phase.ok for phase in self.phases.values()) and self.copy.ok
+        return all(phase.ok for phase in self.phases.values()) and all(
+            copy.ok for copy in self.copies
+        )
 
 
 # --- the database ------------------------------------------------------------------------
@@ -473,18 +499,27 @@ def run_wrk(server: Server, load: Load, mode: str, seconds: float, tag: str) -> 
     raise BenchError(f"wrk gave no figures (exit {finished.returncode}):\n{finished.stderr}")
 
 
-def measure(server: Server, url: str, load: Load, mode: str, tag: str, before: int) -> Phase:
+def measure(
+    server: Server,
+    url: str,
+    load: Load,
+    name: str,
+    mode: str,
+    seconds: float,
+    tag: str,
+    before: int,
+) -> Phase:
     """One wrk phase; `before` is the events table's row count, the server being idle."""
     started = time.monotonic()
-    figures = run_wrk(server, load, mode, load.seconds, tag)
+    figures = run_wrk(server, load, mode, seconds, tag)
     after, last_commit = drain(url, server)
     phase = Phase(
-        name=mode,
+        name=name,
         mode=mode,
         wrk=figures,
         rows_before=before,
         rows_after=after,
-        drained_seconds=max(last_commit, started + load.seconds) - started,
+        drained_seconds=max(last_commit, started + seconds) - started,
     )
     phase.checks = checks_for(phase, load.batch)
     rate = (
@@ -493,7 +528,7 @@ def measure(server: Server, url: str, load: Load, mode: str, tag: str, before: i
         else f"{phase.per_second:,.0f} req/s"
     )
     print(
-        f"  {mode}: {rate} over {phase.seconds:.1f} s, statuses {figures['statuses']}, "
+        f"  {name}: {rate} over {phase.seconds:.1f} s, statuses {figures['statuses']}, "
         f"rows +{phase.rows}, {'ok' if phase.ok else 'CHECK FAILED'}",
         flush=True,
     )
@@ -548,21 +583,38 @@ def checks_for(phase: Phase, batch: int) -> list[tuple[str, bool]]:
 
 
 def run_round(server: Server, url: str, load: Load, number: int, run_id: str) -> Round:
-    """Ceiling, display, retry, batch, then COPY: each ratio's two terms seconds apart."""
+    """Ceiling, display, ceiling, retry, ceiling; COPY, batch, COPY.
+
+    Ceilings run half as long as the phases they bracket.
+    """
     print(f"Round {number}:", flush=True)
+    plan = [
+        ("ceiling 1", "ceiling"),
+        ("display", "display"),
+        ("ceiling 2", "ceiling"),
+        ("retry", "retry"),
+        ("ceiling 3", "ceiling"),
+    ]
     phases: dict[str, Phase] = {}
     rows, _ = drain(url, server)
-    for mode in ("ceiling", "display", "retry", "batch"):
-        phases[mode] = measure(server, url, load, mode, f"b{run_id}r{number}{mode[0]}", rows)
-        rows = phases[mode].rows_after
+    for index, (name, mode) in enumerate(plan):
+        seconds = load.seconds / 2 if mode == "ceiling" else load.seconds
+        tag = f"b{run_id}r{number}p{index}"
+        phases[name] = measure(server, url, load, name, mode, seconds, tag, rows)
+        rows = phases[name].rows_after
     partner, helpline_pks = partner_for_copy(url)
-    copy = copy_ceiling(url, load.seconds, load.batch, helpline_pks, partner)
-    print(
-        f"  copy: {copy.per_second:,.0f} rows/s ({copy.rows:,} rows), "
-        f"{'ok' if copy.ok else 'CHECK FAILED'}",
-        flush=True,
+    copies = [copy_ceiling(url, load.seconds / 2, load.batch, helpline_pks, partner)]
+    phases["batch"] = measure(
+        server, url, load, "batch", "batch", load.seconds, f"b{run_id}r{number}b", rows
     )
-    return Round(phases=phases, copy=copy)
+    copies.append(copy_ceiling(url, load.seconds / 2, load.batch, helpline_pks, partner))
+    for copy in copies:
+        print(
+            f"  copy: {copy.per_second:,.0f} rows/s ({copy.rows:,} rows), "
+            f"{'ok' if copy.ok else 'CHECK FAILED'}",
+            flush=True,
+        )
+    return Round(phases=phases, copies=copies)
 
 
 # --- the report --------------------------------------------------------------------------
@@ -637,17 +689,20 @@ def report(
         f"- Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}",
         f"- Server: gunicorn, {workers} sync workers, DEBUG=false. Load: wrk, "
         f"{load.threads} thread(s), {load.connections} connections "
-        f"({load.batch_connections} for batches), {load.seconds:g} s per phase, "
-        f"{len(rounds)} round(s), batches of {load.batch} events, event timestamps spread "
-        "over the last day.",
+        f"({load.batch_connections} for batches), {load.seconds:g} s per phase and "
+        f"{load.seconds / 2:g} s per ceiling, {len(rounds)} round(s), batches of "
+        f"{load.batch} events, event timestamps spread over the last day. Each phase is "
+        "bracketed by its ceiling (measured just before and just after; the ratio uses "
+        "their mean).",
         "",
         "| Figure | "
         + " | ".join(f"Round {n}" for n in range(1, len(rounds) + 1))
         + " | Median (range) | FINDINGS.md |",
         "|---|" + "---:|" * len(rounds) + "---:|---|",
-        "| Ceiling: bare DRF, no auth, no DB (req/s) | "
-        + per_round("{p[ceiling].per_second:,.0f}")
-        + f" | {_spread([one.phases['ceiling'].per_second for one in rounds], 0)} "
+        "| Ceiling: bare DRF, no auth, no DB (req/s; before display, before retry, after "
+        "retry) | "
+        + " | ".join(" / ".join(f"{value:,.0f}" for value in one.ceilings) for one in rounds)
+        + f" | {_spread([value for one in rounds for value in one.ceilings], 0)} "
         f"| ~{FINDINGS_CEILING_RPS:,} |",
         "| Single display, distinct events (req/s) | "
         + per_round("{p[display].per_second:,.0f}")
@@ -666,9 +721,10 @@ def report(
         + f" | {_spread([one.phases['batch'].stored_per_second for one in rounds], 0)} | "
         + ", ".join(f"{label} ~{rate:,}" for label, rate in FINDINGS_BATCH)
         + " |",
-        f"| Ceiling: binary COPY, {load.batch} rows per COPY + commit (rows/s) | "
-        + per_round("{r.copy.per_second:,.0f}")
-        + f" | {_spread([one.copy.per_second for one in rounds], 0)} "
+        f"| Ceiling: binary COPY, {load.batch} rows per COPY + commit (rows/s; before / "
+        "after the batch) | "
+        + " | ".join(" / ".join(f"{copy.per_second:,.0f}" for copy in one.copies) for one in rounds)
+        + f" | {_spread([copy.per_second for one in rounds for copy in one.copies], 0)} "
         f"| ~{FINDINGS_COPY_ROWS_PER_S:,} |",
         "| **Batch / COPY** | "
         + per_round("{r.batch_ratio:.2f}")
@@ -680,13 +736,13 @@ def report(
         "",
         "Latency p50 / p99 (wrk, ms): "
         + "; ".join(
-            f"{mode} "
+            f"{mode.split()[0]} "
             + ", ".join(
                 f"{one.phases[mode].wrk['latency_us']['p50'] / 1000:.0f} / "
                 f"{one.phases[mode].wrk['latency_us']['p99'] / 1000:.0f}"
                 for one in rounds
             )
-            for mode in ("ceiling", "display", "retry", "batch")
+            for mode in ("ceiling 1", "display", "retry", "batch")
         )
         + " (one pair per round).",
         "",
@@ -709,21 +765,22 @@ def report(
             failed = [label for label, passed in phase.checks if not passed]
             verdict = "ok" if not failed else "FAILED: " + "; ".join(failed)
             lines.append(
-                f"| {number} | {phase.mode} | {sent} | {answered} | {statuses} | "
+                f"| {number} | {phase.name} | {sent} | {answered} | {statuses} | "
                 f"{phase.rows:,} | {verdict} |"
             )
-        copy = one.copy
-        lines.append(
-            f"| {number} | COPY | {copy.rows:,} rows | — | — | {copy.rows_counted:,} | "
-            f"{'ok' if copy.ok else 'FAILED: rows counted differ from rows written'} |"
-        )
+        for copy in one.copies:
+            lines.append(
+                f"| {number} | COPY | {copy.rows:,} rows | — | — | {copy.rows_counted:,} | "
+                f"{'ok' if copy.ok else 'FAILED: rows counted differ from rows written'} |"
+            )
     lines += [
         "",
         "Sent minus answered is what wrk left in flight at its deadline; the server still "
         "serves those requests, so rows stored may exceed the created answers by at most "
         "that much.",
         "The machine is shared (other test suites run on it), so absolute figures swing; "
-        "compare the ratios, each taken against a ceiling measured seconds apart in this run.",
+        "compare the ratios, each taken against ceilings measured just before and just "
+        "after it in this run.",
         "",
     ]
     return "\n".join(lines)
@@ -747,7 +804,9 @@ def append_results(section: str) -> None:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2, help="rounds of every phase (2)")
-    parser.add_argument("--seconds", type=float, default=10, help="seconds per phase (10)")
+    parser.add_argument(
+        "--seconds", type=float, default=8, help="seconds per phase, half for ceilings (8)"
+    )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument(
         "--batch-connections", type=int, default=8, help="wrk connections, batch phase (8)"
