@@ -194,11 +194,15 @@ EVENTS_MAX_BATCH_BODY_BYTES = env.int("EVENTS_MAX_BATCH_BODY_BYTES", default=102
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=395)
 # Seconds a partner is asked to wait before retrying when the database is unreachable.
 DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=5)
-# Helpline directory import/export in the admin: only staff granted
-# helplines.import_helpline / helplines.export_helpline may use them.
+# Admin import/export (django-import-export): only staff granted the model's own
+# permission (helplines.import_helpline, helplines.export_helpline, events.export_event)
+# may use them, not everyone who can see the changelist.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+# A cell starting with "=" is written without it, so a spreadsheet (XLSX above all) never
+# runs it as a formula. The dashboard's own CSV exports neutralise every trigger character.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 # Directory quota (SPEC §3.3): calls per rolling 24 h for partners created without one.
 DIRECTORY_DEFAULT_DAILY_QUOTA = env.int("DIRECTORY_DEFAULT_DAILY_QUOTA", default=1000)
 
@@ -208,7 +212,3 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
-
-# django-import-export: exporting from the admin needs the model's "export" permission
-# (e.g. events.export_event), not just the right to view the changelist.
-IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
