@@ -417,8 +417,8 @@ def test_large_valid_helpline_id_unknown_is_refused(client_live, display):
 def test_single_display_runs_a_fixed_number_of_queries(
     client_live, display, django_assert_num_queries
 ):
-    # 1 key + partner lookup, 2 helpline lookup, 3-5 savepoint, INSERT ... RETURNING, release.
-    with django_assert_num_queries(5):
+    # key + partner lookup, helpline lookup, INSERT ... RETURNING.
+    with django_assert_num_queries(3):
         response = post(client_live, DISPLAY_URL, display)
     assert response.status_code == 201
 
