@@ -184,6 +184,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/v1",
 }
 
+# Seconds a partner key's row is kept in the cache. Revocation is immediate; a partner's
+# deactivation or a key's new expiry date is seen within this time. 0 turns it off.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=10)
+
 # Event ingest rules (SPEC §3.1).
 EVENTS_RATE_LIMIT = env.str("EVENTS_RATE_LIMIT", default="100/s")  # per API key
 EVENTS_LATE_ARRIVAL_DAYS = env.int("EVENTS_LATE_ARRIVAL_DAYS", default=7)

@@ -67,6 +67,15 @@ class HelplineAdmin(ImportExportModelAdmin):
         # The export renders every helpline's topics: one prefetch, not a query per row.
         return super().get_queryset(request).prefetch_related("topics")
 
+    # Partners hold helpline ids and events name them: an id is fixed once created, and a
+    # helpline is retired by unticking "active", never deleted.
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = super().get_readonly_fields(request, obj)
+        return [*readonly, "public_id"] if obj is not None else readonly
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):

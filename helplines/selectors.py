@@ -10,13 +10,32 @@ from django.db.models.functions import Coalesce
 from helplines.models import DirectoryCallBucket, Helpline, Partner, Topic
 from helplines.quota import window_floor
 
+# public id -> primary key, as read by this process. A helpline's id is fixed once created
+# and a helpline is retired (`active`), never deleted, once partners may have seen it (the
+# admin offers no delete and no id change), so a pair once read stays true. Misses always
+# go to the database: a helpline added a second ago is found.
+_pk_by_public_id: dict[str, int] = {}
+_PK_CACHE_LIMIT = 100_000
+
 
 def helpline_pks_by_public_id(public_ids: Iterable[object]) -> dict[str, int]:
     """public id -> primary key for each of `public_ids` in the directory, active or not."""
     wanted = {value for value in public_ids if isinstance(value, str)}
-    if not wanted:
-        return {}
-    return dict(Helpline.objects.filter(public_id__in=wanted).values_list("public_id", "pk"))
+    found = {pid: _pk_by_public_id[pid] for pid in wanted if pid in _pk_by_public_id}
+    missing = wanted - found.keys()
+    if missing:
+        fetched = dict(
+            Helpline.objects.filter(public_id__in=missing).values_list("public_id", "pk")
+        )
+        if len(_pk_by_public_id) < _PK_CACHE_LIMIT:
+            _pk_by_public_id.update(fetched)
+        found.update(fetched)
+    return found
+
+
+def forget_helpline_pks() -> None:
+    """Drop the process's public id -> pk pairs (tests, whose databases are rebuilt)."""
+    _pk_by_public_id.clear()
 
 
 def active_helplines() -> QuerySet[Helpline]:

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils.text import slugify
 
+from helplines.authentication import forget_keys
 from helplines.models import DirectoryCallBucket, Partner, PartnerAPIKey
 from helplines.quota import QuotaState, bucket_start, seconds_until_a_call_frees, window_floor
 
@@ -35,10 +36,12 @@ def create_partner(
 
 
 def revoke_keys(keys: list[PartnerAPIKey]) -> int:
-    """Revoke `keys` (irreversible); returns how many were still live."""
-    return PartnerAPIKey.objects.filter(pk__in=[key.pk for key in keys], revoked=False).update(
+    """Revoke `keys` (irreversible), effective at once; returns how many were still live."""
+    revoked = PartnerAPIKey.objects.filter(pk__in=[key.pk for key in keys], revoked=False).update(
         revoked=True
     )
+    forget_keys([key.prefix for key in keys])
+    return revoked
 
 
 def spend_directory_call(*, partner: Partner, now: datetime) -> QuotaState:

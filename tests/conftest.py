@@ -8,11 +8,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
+from helplines.selectors import forget_helpline_pks
 from helplines.services import issue_key
 
 
@@ -24,6 +26,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> None:
+    """Each test starts with empty caches: keys and helplines of earlier tests are gone."""
+    cache.clear()
+    forget_helpline_pks()
 
 
 @pytest.fixture

@@ -444,3 +444,20 @@ def test_timestamp_that_overflows_in_utc_is_refused(client_live, display):
         "timestamp",
         "invalid",
     )
+
+
+def test_warm_display_costs_one_insert(client_live, display, now, django_assert_num_queries):
+    post(client_live, DISPLAY_URL, display)  # key and helpline now known to this process
+    with django_assert_num_queries(1):
+        response = post(client_live, DISPLAY_URL, {**display, "session_id": "sess_other"})
+    assert response.status_code == 201
+
+
+def test_helpline_added_after_a_refusal_is_accepted(client_live, display):
+    from helplines.models import Helpline
+
+    unknown = {**display, "helpline_id": "brand-new-line"}
+    assert post(client_live, DISPLAY_URL, unknown).status_code == 400
+    Helpline.objects.create(public_id="brand-new-line", name="New", country_code="IE")
+
+    assert post(client_live, DISPLAY_URL, unknown).status_code == 201

@@ -311,3 +311,12 @@ def test_topic_admin_lists_topics_with_their_helpline_count(
 
     assert response.status_code == 200
     assert response.context["cl"].result_list[0].helpline_count == 1
+
+
+def test_helplines_are_retired_not_deleted_and_keep_their_id(admin_client, helpline):
+    page = admin_client.get(f"/admin/helplines/helpline/{helpline.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="public_id"' not in page.content.decode()  # shown read-only
+
+    delete = admin_client.get(f"/admin/helplines/helpline/{helpline.pk}/delete/")
+    assert delete.status_code == 403

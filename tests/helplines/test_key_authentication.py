@@ -152,3 +152,26 @@ def test_revoking_is_irreversible(live_key):
     key.revoked = False
     with pytest.raises(Exception, match="revoked"):
         key.save()
+
+
+def test_revocation_takes_effect_at_once_even_for_a_key_in_use(body, live_key):
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 201  # cached
+    revoke_keys([live_key[0]])
+
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 403
+
+
+def test_a_cached_key_still_checks_the_secret(body, live_key):
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 201
+    forged = f"{live_key[0].prefix}.{'y' * 32}"
+
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {forged}").status_code == 401
+
+
+def test_partner_deactivation_is_seen_within_the_cache_lifetime(body, live_key, partner, settings):
+    settings.API_KEY_CACHE_SECONDS = 0  # as if the cached row had expired
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 201
+    partner.is_active = False
+    partner.save()
+
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 403
