@@ -1,28 +1,50 @@
 """The event endpoints' own rate limit, per API key (SPEC §3.1), apart from the quota."""
 
+import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from helplines.models import PartnerAPIKey
 
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-class EventRateThrottle(SimpleRateThrottle):
-    """EVENTS_RATE_LIMIT (default 100/s) per key; counts live in the default cache.
 
-    With several server processes the cache must be shared (CACHE_URL=redis://...) for
-    the limit to hold across them.
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "100/s" -> (100, 1): requests allowed per period of seconds."""
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period[:1]]
+
+
+class EventRateThrottle(BaseThrottle):
+    """EVENTS_RATE_LIMIT (default 100/s) per key, counted in fixed windows.
+
+    One atomic cache increment per request, where DRF's SimpleRateThrottle reads and
+    rewrites a list of the last N request times (N=100 here) on every request and loses
+    counts under concurrency. A fixed window lets a burst straddling two windows through
+    at up to twice the rate for an instant; for a generous limit that guards against
+    runaway clients, that is the better trade. Counts live in the default cache: with
+    several server processes it must be shared (CACHE_URL=redis://...) to hold across them.
     """
 
-    scope = "events"
-
-    def get_rate(self) -> str:
-        # Read at request time, not import time, so the setting can change under test.
-        return settings.EVENTS_RATE_LIMIT
-
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
+    def allow_request(self, request: Request, view: Any) -> bool:
         if not isinstance(request.auth, PartnerAPIKey):
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.prefix}
+            return True
+        limit, period = parse_rate(settings.EVENTS_RATE_LIMIT)
+        now = time.time()
+        window = int(now // period)
+        key = f"events-rate:{request.auth.prefix}:{window}"
+        cache.add(key, 0, timeout=period + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window's counter expired between add() and incr()
+            cache.set(key, 1, timeout=period + 1)
+            count = 1
+        self._wait = (window + 1) * period - now
+        return count <= limit
+
+    def wait(self) -> float:
+        return self._wait
