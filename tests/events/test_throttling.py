@@ -51,3 +51,59 @@ def test_retry_after_is_the_rest_of_the_window(client_live, helpline, settings):
 
     assert response.status_code == 429
     assert response["Retry-After"] == "45"
+
+
+def redis_url() -> str | None:
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        return None
+    return url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_limit_is_exact_across_threads_with_a_shared_redis_cache(settings, helpline, live_key):
+    """As with several server processes sharing CACHE_URL=redis://...: exactly N pass."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.cache import caches
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    url = redis_url()
+    if url is None:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    }
+    caches["default"].clear()
+    settings.EVENTS_RATE_LIMIT = "5/m"
+    barrier = threading.Barrier(10)
+    # Mid-minute and frozen: no window boundary falls inside the burst.
+    now = datetime.now(UTC).replace(second=30, microsecond=0)
+
+    def send(n: int) -> int:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {live_key[1]}")
+        body = {
+            "helpline_id": helpline.public_id,
+            "session_id": f"r{n}",
+            "timestamp": now.isoformat(),
+        }
+        try:
+            barrier.wait(timeout=10)
+            return client.post(
+                "/v1/events/helpline_display", json.dumps(body), content_type="application/json"
+            ).status_code
+        finally:
+            connection.close()
+
+    with time_machine.travel(now, tick=False), ThreadPoolExecutor(10) as pool:
+        statuses = sorted(pool.map(send, range(10)))
+    caches["default"].clear()
+
+    assert statuses == [201] * 5 + [429] * 5
