@@ -92,43 +92,50 @@ def partner_ctr_svg(request: HttpRequest, slug: str) -> HttpResponse:
 
 @dashboard_view
 def report_csv(request: HttpRequest) -> HttpResponseBase:
-    query_or_error = _export_query(request)
-    if isinstance(query_or_error, HttpResponse):
-        return query_or_error
-    query = query_or_error
-    return _csv_response(
-        f"report-{query.first_day}-{query.last_day}.csv",
-        exports.stream_csv(
-            title="Throughline report: displays, clicks and sessions per day, partner and helpline",
-            metadata=[
-                *query.describe(),
-                ("time zone", str(query.tz)),
-                ("test traffic", "excluded"),
-            ],
-            header=exports.REPORT_COLUMNS,
-            rows=exports.report_rows(query),
-            generated_at=timezone.now().astimezone(query.tz),
-        ),
+    return _filtered_export(
+        request,
+        name="report",
+        title="Throughline report: displays, clicks and sessions per day, partner and helpline",
+        header=exports.REPORT_COLUMNS,
+        rows_for=exports.report_rows,
     )
 
 
 @dashboard_view
 def events_csv(request: HttpRequest) -> HttpResponseBase:
-    query_or_error = _export_query(request)
-    if isinstance(query_or_error, HttpResponse):
-        return query_or_error
-    query = query_or_error
+    return _filtered_export(
+        request,
+        name="events",
+        title="Throughline raw events",
+        header=exports.EVENT_COLUMNS,
+        rows_for=exports.event_rows,
+    )
+
+
+def _filtered_export(
+    request: HttpRequest,
+    *,
+    name: str,
+    title: str,
+    header: list[str],
+    rows_for: Callable[[DashboardQuery], Iterator[list[object]]],
+) -> HttpResponseBase:
+    """A CSV of the page's filters: the filters, time zone and generation time come first."""
+    form = DashboardFilterForm(request.GET, max_days=None)
+    if not form.is_valid():
+        return _bad_request(form.errors.as_text())
+    query = form.query()
     return _csv_response(
-        f"events-{query.first_day}-{query.last_day}.csv",
+        f"{name}-{query.first_day}-{query.last_day}.csv",
         exports.stream_csv(
-            title="Throughline raw events",
+            title=title,
             metadata=[
                 *query.describe(),
                 ("time zone", str(query.tz)),
                 ("test traffic", "excluded"),
             ],
-            header=exports.EVENT_COLUMNS,
-            rows=exports.event_rows(query),
+            header=header,
+            rows=rows_for(query),
             generated_at=timezone.now().astimezone(query.tz),
         ),
     )
@@ -155,13 +162,6 @@ def billing_csv(request: HttpRequest) -> HttpResponseBase:
             generated_at=timezone.now(),
         ),
     )
-
-
-def _export_query(request: HttpRequest) -> DashboardQuery | HttpResponse:
-    form = DashboardFilterForm(request.GET, max_days=None)
-    if not form.is_valid():
-        return _bad_request(form.errors.as_text())
-    return form.query()
 
 
 def _bad_request(message: str) -> HttpResponse:
