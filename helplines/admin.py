@@ -18,7 +18,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
 
-from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
+from helplines.models import CONTACT_CHANNEL_FIELDS, Helpline, Partner, PartnerAPIKey, Topic
 from helplines.resources import HelplineResource
 from helplines.selectors import with_directory_calls_in_window
 from helplines.services import issue_key, revoke_keys
@@ -48,17 +48,7 @@ class HelplineAdmin(ImportExportModelAdmin):
         ("Where", {"fields": ["country_code", "subdivision", "timezone"]}),
         (
             "Contact channels",
-            {
-                "fields": [
-                    "phone_number",
-                    "sms_number",
-                    "web_chat_url",
-                    "whatsapp_url",
-                    "website",
-                    "tty_number",
-                    "reporting_form_url",
-                ]
-            },
+            {"fields": CONTACT_CHANNEL_FIELDS},
         ),
         ("Status and load", {"fields": ["is_priority", "is_active", "hourly_capacity"]}),
     ]

@@ -89,6 +89,18 @@ class Topic(models.Model):
         return self.name
 
 
+# The ways to reach a helpline, in the order the directory, its API and its CSV columns use.
+CONTACT_CHANNEL_FIELDS = (
+    "phone_number",
+    "sms_number",
+    "web_chat_url",
+    "whatsapp_url",
+    "website",
+    "tty_number",
+    "reporting_form_url",
+)
+
+
 class Helpline(models.Model):
     """One helpline of the directory. `public_id` is the id partners see and send."""
 

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from import_export import fields, resources, widgets
 from import_export.results import Result
 
-from helplines.models import Helpline, Topic
+from helplines.models import CONTACT_CHANNEL_FIELDS, Helpline, Topic
 
 COLUMNS = [
     "id",
@@ -26,13 +26,7 @@ COLUMNS = [
     "subdivision",
     "timezone",
     "topics",
-    "phone_number",
-    "sms_number",
-    "web_chat_url",
-    "whatsapp_url",
-    "website",
-    "tty_number",
-    "reporting_form_url",
+    *CONTACT_CHANNEL_FIELDS,
     "priority",
     "active",
     "hourly_capacity",

@@ -10,7 +10,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from helplines.models import Helpline, Topic, country_name
+from helplines.models import CONTACT_CHANNEL_FIELDS, Helpline, Topic, country_name
 
 
 class NullWhenBlankCharField(serializers.CharField):
@@ -56,13 +56,7 @@ class HelplineSerializer(serializers.ModelSerializer):
             "subdivision",
             "timezone",
             "topics",
-            "phone_number",
-            "sms_number",
-            "web_chat_url",
-            "whatsapp_url",
-            "website",
-            "tty_number",
-            "reporting_form_url",
+            *CONTACT_CHANNEL_FIELDS,
             "priority",
         ]
 
