@@ -25,6 +25,7 @@ from events.metrics import (
     totals,
 )
 from events.models import ContactMethod
+from events.selectors import refusals_by_code
 from helplines.models import Helpline, Partner
 
 TOP_HELPLINES = 10
@@ -123,7 +124,7 @@ def overview(query: DashboardQuery) -> dict[str, Any]:
 
 
 def partner_page(query: DashboardQuery, partner: Partner, *, now: datetime) -> dict[str, Any]:
-    """One partner's performance plus its integration health (8 queries)."""
+    """One partner's performance plus its integration health (9 queries)."""
     context = performance(query)
     since = (now - timedelta(hours=47)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     recent = EventFilter(
@@ -155,6 +156,7 @@ def partner_page(query: DashboardQuery, partner: Partner, *, now: datetime) -> d
         "live": traffic.get(False, Metrics()),
         "test": traffic.get(True, Metrics()),
         "keys": key_usage(partner.pk),
+        "refusals": refusals_by_code(partner_id=partner.pk, since=since),
     }
     return context
 

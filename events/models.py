@@ -76,3 +76,28 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.helpline_id} {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class RefusedEventCount(models.Model):
+    """How many events a partner's keys sent that were refused, per clock hour and code.
+
+    Integration health for staff (a partner sending naive timestamps, or session ids that
+    look like e-mail addresses). Only the count and the error code are kept, never what was
+    sent: a refused event may hold the very personal data it was refused for.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="refusals")
+    hour = models.DateTimeField(help_text="Start of the UTC clock hour.")
+    code = models.CharField(max_length=64, help_text="e.g. looks_like_pii, throttled.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # One counter per partner, hour and code: refusals are added by upsert.
+            models.UniqueConstraint(
+                fields=["partner", "hour", "code"], name="refused_event_count_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.hour:%Y-%m-%d %H}:00 {self.code} x{self.count}"

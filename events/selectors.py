@@ -1,9 +1,11 @@
 """Named reads of raw events."""
 
-from django.db.models import F, QuerySet, Value
+from datetime import datetime
+
+from django.db.models import F, QuerySet, Sum, Value
 from django.db.models.functions import NullIf
 
-from events.models import Event
+from events.models import Event, RefusedEventCount
 from helplines.models import Partner
 
 
@@ -21,4 +23,15 @@ def partner_events(*, partner: Partner, is_test: bool) -> QuerySet:
             helpline_public_id=F("helpline__public_id"),
             contact_method_or_null=NullIf("contact_method", Value("")),
         )
+    )
+
+
+def refusals_by_code(*, partner_id: int, since: datetime) -> list[tuple[str, int]]:
+    """The partner's refused events since `since`, per error code, most frequent first."""
+    return list(
+        RefusedEventCount.objects.filter(partner_id=partner_id, hour__gte=since)
+        .values("code")
+        .annotate(total=Sum("count"))
+        .order_by("-total", "code")
+        .values_list("code", "total")
     )

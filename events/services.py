@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from events.models import Event
+from events.models import Event, RefusedEventCount
 from helplines.models import Partner, PartnerAPIKey
 
 
@@ -185,3 +185,32 @@ def _as_utc(value: datetime | str) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def count_refusals(*, partner: Partner, codes: Sequence[str], at: datetime) -> None:
+    """Add one refusal per entry of `codes` to `partner`'s counters for `at`'s clock hour.
+
+    One upsert per distinct code; the counters are exact under concurrency because the
+    increment happens in the database (ON CONFLICT ... DO UPDATE SET count = count + n).
+    """
+    if not codes:
+        return
+    hour = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    ops = connection.ops
+    table = ops.quote_name(RefusedEventCount._meta.db_table)
+    count = ops.quote_name("count")
+    per_code: dict[str, int] = {}
+    for code in codes:
+        per_code[code] = per_code.get(code, 0) + 1
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(per_code))
+    params: list[Any] = []
+    for code, n in per_code.items():
+        params += [partner.pk, ops.adapt_datetimefield_value(hour), code, n]
+    sql = (
+        f"INSERT INTO {table} ({ops.quote_name('partner_id')}, {ops.quote_name('hour')}, "
+        f"{ops.quote_name('code')}, {count}) VALUES {rows} "
+        f"ON CONFLICT ({ops.quote_name('partner_id')}, {ops.quote_name('hour')}, "
+        f"{ops.quote_name('code')}) DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

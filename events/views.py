@@ -1,9 +1,12 @@
 """Partner event ingest: POST /v1/events/helpline_display, helpline_click and batch."""
 
+import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
@@ -23,10 +26,13 @@ from events.serializers import (
     EventRowSerializer,
     EventSerializer,
 )
-from events.services import NewEvent, StoredEvent, record_events
+from events.services import NewEvent, StoredEvent, count_refusals, record_events
 from events.throttling import EventRateThrottle
 from helplines.authentication import request_api_key, request_partner
+from helplines.models import PartnerAPIKey
 from helplines.selectors import helpline_pks_by_public_id
+
+logger = logging.getLogger(__name__)
 
 INGEST_ERRORS = {**BODY_ERRORS, **AUTH_ERRORS, **THROTTLED, **UNAVAILABLE}
 
@@ -73,6 +79,12 @@ class EventIngestViewSet(viewsets.GenericViewSet):
     """
 
     throttle_classes = [EventRateThrottle]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if 400 <= response.status_code < 500 and isinstance(self.request.auth, PartnerAPIKey):
+            _count_refusals(self.request, [_refusal_code(response.data["error"])])
+        return response
 
     @property
     def max_body_bytes(self) -> int:
@@ -153,6 +165,9 @@ class EventIngestViewSet(viewsets.GenericViewSet):
         for (index, _), event in zip(valid, stored, strict=True):
             results[index].update(status="created" if event.created else "duplicate", id=event.id)
         statuses = [result["status"] for result in results]
+        _count_refusals(
+            request, [_refusal_code(r["error"]) for r in results if r["status"] == "rejected"]
+        )
         return Response(
             {
                 "results": results,
@@ -181,6 +196,24 @@ class EventIngestViewSet(viewsets.GenericViewSet):
 # serializer per answer deep-copies its fields each time, a sixth of a single event's cost.
 # Rendering keeps no state between calls, so sharing the instance is safe.
 _EVENT_RENDERER = EventSerializer()
+
+
+def _refusal_code(error: dict[str, Any]) -> str:
+    """The code a refusal is counted under: the first field's code for a validation error
+    (`looks_like_pii`, `timezone_required`, ...), else the error's own (`throttled`, ...)."""
+    for field_errors in error.get("fields", {}).values():
+        if field_errors:
+            return str(field_errors[0]["code"])
+    return str(error["code"])
+
+
+def _count_refusals(request: Request, codes: list[str]) -> None:
+    # Integration health only: losing a count must never turn the partner's answer into
+    # an error, so a database failure here is logged and swallowed.
+    try:
+        count_refusals(partner=request_partner(request), codes=codes, at=timezone.now())
+    except DatabaseError:
+        logger.warning("Could not count refused events", exc_info=True)
 
 
 def _event_response(event: StoredEvent) -> Response:

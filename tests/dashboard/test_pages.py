@@ -179,10 +179,10 @@ def test_pages_run_a_fixed_number_of_queries(
         # partners, countries, helplines select, days, previous period, helplines,
         # partners (7); partner page: partner, countries,
         # helplines select, days, previous, helplines, last event, 48 h traffic, test vs
-        # live, keys (10); load: priority helplines, hourly clicks (2).
+        # live, keys, refusals (11); load: priority helplines, hourly clicks (2).
         with django_assert_num_queries(counts[page]):
             assert staff_client.get(page).status_code == 200
-    assert counts == {"/dashboard/": 11, "/dashboard/partners/acme/": 14, "/dashboard/load/": 6}
+    assert counts == {"/dashboard/": 11, "/dashboard/partners/acme/": 15, "/dashboard/load/": 6}
 
 
 def test_partner_page_shows_integration_health(

@@ -64,6 +64,7 @@ def redis_url() -> str | None:
     return url
 
 
+@pytest.mark.postgres  # ten threads writing at once: SQLite would refuse some with "locked"
 @pytest.mark.django_db(transaction=True)
 def test_limit_is_exact_across_threads_with_a_shared_redis_cache(settings, helpline, live_key):
     """As with several server processes sharing CACHE_URL=redis://...: exactly N pass."""
