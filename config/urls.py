@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.health import healthz
-from api.views import not_found
+from api.views import favicon, not_found
 
 admin.site.site_header = "Throughline Events"
 admin.site.site_title = "Throughline Events"
@@ -20,6 +20,8 @@ v1_patterns: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask every site for /favicon.ico, whatever the page declares.
+    path("favicon.ico", favicon),
     path("v1/", include(v1_patterns)),
     path("admin/", admin.site.urls),
     path("dashboard/", include("dashboard.urls")),

@@ -77,10 +77,7 @@ def browser_page(live_server: Any, settings: Any) -> Iterator[Any]:
         page.console_errors = []
 
         def on_console(message: Any) -> None:
-            # Chromium asks every site for /favicon.ico; the product has none.
-            if message.type == "error" and not message.location.get("url", "").endswith(
-                "/favicon.ico"
-            ):
+            if message.type == "error":
                 page.console_errors.append(message.text)
 
         page.on("console", on_console)
