@@ -3,7 +3,7 @@
 #   make run       install, migrate, seed the demo, ensure a staff login, serve on 127.0.0.1:$PORT
 #   make test      the whole test suite (DATABASE_URL selects the database; unset = SQLite)
 #   make lint      ruff check, ruff format --check, mypy
-#   make screenshots  refresh docs/screenshots/ from the browser test
+#   make screenshots  with `make run` serving: refresh docs/screenshots/ from the demo
 #   make install   create .venv (Python >= 3.12) and install requirements-dev.txt
 #   make superuser give the staff user `admin` a new password and print it
 #
@@ -106,7 +106,7 @@ test: install
 	$(PY) -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
 
 screenshots: install
-	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/dashboard/test_browser.py -q
+	$(PY) docs/screenshots.py
 
 lint: install
 	$(PY) -m ruff check .

@@ -17,11 +17,15 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
+from rest_framework_api_key.models import APIKey
 
 from helplines.models import CONTACT_CHANNEL_FIELDS, Helpline, Partner, PartnerAPIKey, Topic
 from helplines.resources import HelplineResource
 from helplines.selectors import with_directory_calls_in_window
 from helplines.services import issue_key, revoke_keys
+
+# The library's own key model is unused: partner keys are PartnerAPIKey, managed below.
+admin.site.unregister(APIKey)
 
 
 @admin.register(Helpline)

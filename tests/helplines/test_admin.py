@@ -320,3 +320,9 @@ def test_helplines_are_retired_not_deleted_and_keep_their_id(admin_client, helpl
 
     delete = admin_client.get(f"/admin/helplines/helpline/{helpline.pk}/delete/")
     assert delete.status_code == 403
+
+
+def test_admin_offers_only_partner_keys(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    assert "/admin/helplines/partnerapikey/" in html
+    assert "/admin/rest_framework_api_key/" not in html

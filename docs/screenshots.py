@@ -1,0 +1,85 @@
+"""Screenshots of the dashboard on the demo data, for the README.
+
+With `make run` serving (the demo seeded), in a second terminal: `make screenshots`.
+A staff user `screenshots` is given a fresh random password for the session; the pictures
+land in docs/screenshots/. Needs Debian's Chromium (/usr/bin/chromium).
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+BASE = os.environ.get("BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
+PAGES = {
+    "dashboard-overview.png": "/dashboard/",
+    "dashboard-partner.png": "/dashboard/partners/demo-lumen/",
+    "dashboard-load.png": "/dashboard/load/",
+    "admin-index.png": "/admin/",
+    "admin-events.png": "/admin/events/event/",
+}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STAFF_USER = """
+from django.contrib.auth.models import User
+user, _ = User.objects.get_or_create(username="screenshots")
+user.is_staff = user.is_superuser = True
+user.set_password({password!r})
+user.save()
+"""
+
+
+def main() -> int:
+    password = secrets.token_urlsafe(16)
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "--no-imports",
+            "-c",
+            STAFF_USER.format(password=password),
+        ],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "DEBUG": os.environ.get("DEBUG", "true")},
+    )
+    OUT.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{BASE}/admin/login/?next=/dashboard/")
+        page.fill("#id_username", "screenshots")
+        page.fill("#id_password", password)
+        page.click("input[type=submit]")
+        page.wait_for_url("**/dashboard/")
+        for name, path in PAGES.items():
+            page.goto(BASE + path)
+            # Dashboard pages whole; admin lists as the first screen shows them.
+            page.screenshot(path=str(OUT / name), full_page=name.startswith("dashboard"))
+            print(f"{OUT / name}  <- {path}")
+        browser.close()
+    if errors:
+        print("Console errors:", *errors, sep="\n  ", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
