@@ -55,6 +55,18 @@ _COLUMNS = (
     "contact_method",
     "received_at",
 )
+# The PostgreSQL type of each of _COLUMNS, for the arrays unnest() reads.
+_PG_COLUMN_TYPES = (
+    "varchar",
+    "bigint",
+    "varchar",
+    "boolean",
+    "bigint",
+    "varchar",
+    "timestamptz",
+    "varchar",
+    "timestamptz",
+)
 
 
 def record_events(
@@ -111,43 +123,47 @@ def _insert_ignoring_duplicates(
 ) -> dict[tuple, int]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING: identity -> id of each row inserted.
 
-    Raw SQL because the ORM's bulk_create(ignore_conflicts=True) returns no ids. The same
-    statement runs on PostgreSQL and on SQLite >= 3.35.
+    Raw SQL because the ORM's bulk_create(ignore_conflicts=True) returns no ids. On
+    PostgreSQL the rows travel as one array per column through unnest(): nine parameters
+    whatever the batch size, where a VALUES list of 1,000 rows has 9,000 placeholders for
+    the driver to splice (a quarter of a batch's time). SQLite (>= 3.35) takes VALUES.
     """
     ops = connection.ops
     table = ops.quote_name(Event._meta.db_table)
     columns = ", ".join(ops.quote_name(column) for column in _COLUMNS)
-    row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-    params: list[Any] = []
-    adapted_received_at = ops.adapt_datetimefield_value(received_at)
-    for event in events:
-        params.extend(
-            (
-                event.type,
-                partner.pk,
-                api_key.prefix,
-                api_key.is_test,
-                event.helpline_pk,
-                event.session_id,
-                ops.adapt_datetimefield_value(event.timestamp),
-                event.contact_method,
-                adapted_received_at,
-            )
-        )
     returning = ", ".join(
         ops.quote_name(column)
         for column in ("id", "type", "helpline_id", "session_id", "timestamp", "contact_method")
     )
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(events))} "
-        f"ON CONFLICT DO NOTHING RETURNING {returning}"
-    )
+    rows = [
+        (
+            event.type,
+            partner.pk,
+            api_key.prefix,
+            api_key.is_test,
+            event.helpline_pk,
+            event.session_id,
+            ops.adapt_datetimefield_value(event.timestamp),
+            event.contact_method,
+            ops.adapt_datetimefield_value(received_at),
+        )
+        for event in events
+    ]
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in _PG_COLUMN_TYPES)
+        source = f"SELECT * FROM unnest({arrays})"
+        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+        source = "VALUES " + ", ".join([row] * len(rows))
+        params = [value for values in rows for value in values]
+    sql = f"INSERT INTO {table} ({columns}) {source} ON CONFLICT DO NOTHING RETURNING {returning}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        inserted = cursor.fetchall()
     return {
         _key((type_, helpline_pk, session_id, _as_utc(stamp), contact_method)): event_id
-        for event_id, type_, helpline_pk, session_id, stamp, contact_method in rows
+        for event_id, type_, helpline_pk, session_id, stamp, contact_method in inserted
     }
 
 
