@@ -4,8 +4,11 @@ Tests run on SQLite by default and on PostgreSQL when DATABASE_URL points at it;
 marked `postgres` only run there.
 """
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -109,3 +112,52 @@ def now() -> datetime:
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Collects CSP violations; added by playwright before any page script, so CSP does not apply.
+WATCH_CSP = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+@pytest.fixture
+def browser_page(live_server: Any, settings: Any) -> Iterator[Any]:
+    """A Chromium page (Debian's) on the live server, collecting console errors in
+    `page.console_errors` and CSP violations in `window.__cspViolations`."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            viewport={"width": 1440, "height": 900}, accept_downloads=True
+        )
+        context.add_init_script(WATCH_CSP)
+        page = context.new_page()
+        page.console_errors = []
+
+        def on_console(message: Any) -> None:
+            if message.type == "error":
+                page.console_errors.append(message.text)
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+        yield page
+        browser.close()

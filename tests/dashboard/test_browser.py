@@ -10,7 +10,6 @@ import os
 import random
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,26 +26,9 @@ from helplines.services import issue_key
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# `make screenshots` sets SCREENSHOTS_DIR=docs/screenshots to refresh the README's pictures;
-# an ordinary test run writes them to a scratch folder and leaves the tree untouched.
+# SCREENSHOTS_DIR keeps the test's screenshots (README pictures come from `make screenshots`);
+# by default they go to a scratch folder and the tree stays untouched.
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="screenshots-"))
-# Collects CSP violations; added by playwright before any page script, so CSP does not apply.
-WATCH_CSP = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
-});
-"""
 METHOD_WEIGHTS = {
     "phone": 50,
     "online_chat": 15,
@@ -56,34 +38,6 @@ METHOD_WEIGHTS = {
     "tty": 2,
     "reporting_form": 2,
 }
-
-
-@pytest.fixture
-def browser_page(live_server: Any, settings: Any) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    settings.SECURE_SSL_REDIRECT = False
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            viewport={"width": 1440, "height": 900}, accept_downloads=True
-        )
-        context.add_init_script(WATCH_CSP)
-        page = context.new_page()
-        page.console_errors = []
-
-        def on_console(message: Any) -> None:
-            if message.type == "error":
-                page.console_errors.append(message.text)
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-        yield page
-        browser.close()
 
 
 def demo_traffic(now: datetime) -> Counter[tuple[str, str, str]]:
