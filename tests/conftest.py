@@ -16,6 +16,8 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from events.models import EventType
+from events.services import NewEvent, record_events
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
 from helplines.selectors import forget_helpline_pks
 from helplines.services import issue_key
@@ -103,6 +105,34 @@ def client_live(
     api_client: Callable[[str], APIClient], live_key: tuple[PartnerAPIKey, str]
 ) -> APIClient:
     return api_client(live_key[1])
+
+
+Send = Callable[..., None]
+
+
+@pytest.fixture
+def send(db: None) -> Send:
+    """send(key, helpline, session, when, method="") stores one display (or a click)."""
+
+    def store(
+        key: PartnerAPIKey, helpline: Helpline, session: str, when: datetime, method: str = ""
+    ) -> None:
+        record_events(
+            partner=key.partner,
+            api_key=key,
+            events=[
+                NewEvent(
+                    type=EventType.CLICK if method else EventType.DISPLAY,
+                    helpline_pk=helpline.pk,
+                    helpline_id=helpline.public_id,
+                    session_id=session,
+                    timestamp=when,
+                    contact_method=method,
+                )
+            ],
+        )
+
+    return store
 
 
 @pytest.fixture

@@ -1,42 +1,8 @@
-"""Dashboard test cast: staff users and a way to send events through the only write path."""
-
-from collections.abc import Callable
-from datetime import datetime
+"""Dashboard test cast: staff users (an analyst, a superuser) and their clients."""
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
-
-from events.models import EventType
-from events.services import NewEvent, record_events
-from helplines.models import Helpline, PartnerAPIKey
-
-Send = Callable[..., None]
-
-
-@pytest.fixture
-def send(db: None) -> Send:
-    """send(key, helpline, session, when, method="") stores one display (or a click)."""
-
-    def store(
-        key: PartnerAPIKey, helpline: Helpline, session: str, when: datetime, method: str = ""
-    ) -> None:
-        record_events(
-            partner=key.partner,
-            api_key=key,
-            events=[
-                NewEvent(
-                    type=EventType.CLICK if method else EventType.DISPLAY,
-                    helpline_pk=helpline.pk,
-                    helpline_id=helpline.public_id,
-                    session_id=session,
-                    timestamp=when,
-                    contact_method=method,
-                )
-            ],
-        )
-
-    return store
 
 
 @pytest.fixture

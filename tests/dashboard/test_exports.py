@@ -16,7 +16,7 @@ from dashboard.exports import safe_cell
 from events.models import ContactMethod
 from helplines.models import Helpline, Partner, PartnerAPIKey
 from helplines.services import issue_key
-from tests.dashboard.conftest import Send
+from tests.conftest import Send
 
 REPORT_HEADER = [
     "date",

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from helplines.models import Helpline, Partner, PartnerAPIKey
 from helplines.services import issue_key
-from tests.dashboard.conftest import Send
+from tests.conftest import Send
 
 NOV = {"start": "2026-11-01", "end": "2026-11-30"}
 

@@ -20,34 +20,14 @@ from events.metrics import (
     ratio,
     totals,
 )
-from events.models import ContactMethod, EventType
-from events.services import NewEvent, record_events
+from events.models import ContactMethod
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
 from helplines.services import issue_key
+from tests.conftest import Send
 
 LONDON = ZoneInfo("Europe/London")
 PARIS = ZoneInfo("Europe/Paris")
 UTC_ZONE = ZoneInfo("UTC")
-
-
-def send(
-    key: PartnerAPIKey, helpline: Helpline, session: str, when: datetime, method: str = ""
-) -> None:
-    """Store one event through the only write path: a display, or a click when `method`."""
-    record_events(
-        partner=key.partner,
-        api_key=key,
-        events=[
-            NewEvent(
-                type=EventType.CLICK if method else EventType.DISPLAY,
-                helpline_pk=helpline.pk,
-                helpline_id=helpline.public_id,
-                session_id=session,
-                timestamp=when,
-                contact_method=method,
-            )
-        ],
-    )
 
 
 def november(first: int = 1, last: int = 30, tz: ZoneInfo = UTC_ZONE, **kw: object) -> EventFilter:
@@ -76,6 +56,7 @@ def test_ratio_is_none_for_a_zero_denominator_and_written_with_four_decimals() -
 
 
 def test_random_traffic_matches_an_independent_count_per_day_partner_and_helpline(
+    send: Send,
     partner: Partner,
     other_partner: Partner,
     key: PartnerAPIKey,
@@ -118,7 +99,11 @@ def test_random_traffic_matches_an_independent_count_per_day_partner_and_helplin
 
 
 def test_test_key_events_count_only_when_asked(
-    partner: Partner, key: PartnerAPIKey, test_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    send: Send,
+    partner: Partner,
+    key: PartnerAPIKey,
+    test_key: tuple[PartnerAPIKey, str],
+    helpline: Helpline,
 ) -> None:
     when = datetime(2026, 11, 5, 12, tzinfo=UTC)
     send(key, helpline, "live-1", when)
@@ -141,7 +126,7 @@ def test_test_key_events_count_only_when_asked(
 
 
 def test_an_event_at_the_last_millisecond_of_a_day_lands_on_that_day(
-    key: PartnerAPIKey, helpline: Helpline
+    send: Send, key: PartnerAPIKey, helpline: Helpline
 ) -> None:
     send(key, helpline, "late", datetime(2026, 11, 10, 23, 59, 59, 999000, tzinfo=PARIS))
     send(key, helpline, "early", datetime(2026, 11, 11, 0, 0, 0, tzinfo=PARIS))
@@ -153,7 +138,9 @@ def test_an_event_at_the_last_millisecond_of_a_day_lands_on_that_day(
     assert totals(november(11, 11, PARIS), PARIS).displays == 1
 
 
-def test_the_day_the_clocks_go_back_has_25_hours(key: PartnerAPIKey, helpline: Helpline) -> None:
+def test_the_day_the_clocks_go_back_has_25_hours(
+    send: Send, key: PartnerAPIKey, helpline: Helpline
+) -> None:
     # 25 October 2026, Europe/London: 01:00-02:00 happens twice (BST, then GMT).
     # Python adds timedelta to an aware datetime in wall-clock time: step in UTC instead.
     start = datetime(2026, 10, 25, 0, 0, tzinfo=LONDON).astimezone(UTC)
@@ -170,7 +157,9 @@ def test_the_day_the_clocks_go_back_has_25_hours(key: PartnerAPIKey, helpline: H
     assert all(h.metrics.displays == 1 for h in hours)
 
 
-def test_the_day_the_clocks_go_forward_has_23_hours(key: PartnerAPIKey, helpline: Helpline) -> None:
+def test_the_day_the_clocks_go_forward_has_23_hours(
+    send: Send, key: PartnerAPIKey, helpline: Helpline
+) -> None:
     send(key, helpline, "before", datetime(2026, 3, 28, 23, 59, 59, 999999, tzinfo=LONDON))
     send(key, helpline, "first", datetime(2026, 3, 29, 0, 0, tzinfo=LONDON))
     send(key, helpline, "last", datetime(2026, 3, 29, 23, 59, 59, 999000, tzinfo=LONDON))
@@ -180,7 +169,7 @@ def test_the_day_the_clocks_go_forward_has_23_hours(key: PartnerAPIKey, helpline
 
 
 def test_sessions_are_counted_per_day_and_summed_over_a_range(
-    key: PartnerAPIKey, helpline: Helpline, second_line: Helpline
+    send: Send, key: PartnerAPIKey, helpline: Helpline, second_line: Helpline
 ) -> None:
     day1 = datetime(2026, 11, 3, 9, tzinfo=UTC)
     day2 = day1 + timedelta(days=1)
@@ -214,7 +203,7 @@ def test_sessions_are_counted_per_day_and_summed_over_a_range(
 
 
 def test_the_same_session_id_at_two_partners_is_two_sessions(
-    key: PartnerAPIKey, other_partner: Partner, helpline: Helpline
+    send: Send, key: PartnerAPIKey, other_partner: Partner, helpline: Helpline
 ) -> None:
     other_key, _ = issue_key(partner=other_partner, name="live")
     when = datetime(2026, 11, 3, 9, tzinfo=UTC)
@@ -226,7 +215,7 @@ def test_the_same_session_id_at_two_partners_is_two_sessions(
 
 
 def test_breakdowns_by_country_topic_and_contact_method(
-    key: PartnerAPIKey, helpline: Helpline, second_line: Helpline, topic: Topic
+    send: Send, key: PartnerAPIKey, helpline: Helpline, second_line: Helpline, topic: Topic
 ) -> None:
     when = datetime(2026, 11, 3, 9, tzinfo=UTC)
     send(key, helpline, "a", when)
@@ -257,7 +246,11 @@ def test_breakdowns_by_country_topic_and_contact_method(
 
 
 def test_narrowing_by_partner_country_helpline_and_priority(
-    key: PartnerAPIKey, other_partner: Partner, helpline: Helpline, second_line: Helpline
+    send: Send,
+    key: PartnerAPIKey,
+    other_partner: Partner,
+    helpline: Helpline,
+    second_line: Helpline,
 ) -> None:
     other_key, _ = issue_key(partner=other_partner, name="live")
     when = datetime(2026, 11, 3, 9, tzinfo=UTC)
@@ -271,7 +264,11 @@ def test_narrowing_by_partner_country_helpline_and_priority(
 
 
 def test_each_grouping_is_one_query(
-    key: PartnerAPIKey, helpline: Helpline, second_line: Helpline, django_assert_num_queries
+    send: Send,
+    key: PartnerAPIKey,
+    helpline: Helpline,
+    second_line: Helpline,
+    django_assert_num_queries,
 ) -> None:
     for n in range(5):
         send(
@@ -290,7 +287,7 @@ def test_each_grouping_is_one_query(
 
 
 def test_streamed_rows_equal_listed_rows(
-    key: PartnerAPIKey, helpline: Helpline, second_line: Helpline
+    send: Send, key: PartnerAPIKey, helpline: Helpline, second_line: Helpline
 ) -> None:
     for n in range(30):
         send(
@@ -307,7 +304,9 @@ def test_streamed_rows_equal_listed_rows(
         iter_metric_rows(november(), [Dimension.PARTNER])
 
 
-def test_fill_days_gives_zero_rows_for_quiet_days(key: PartnerAPIKey, helpline: Helpline) -> None:
+def test_fill_days_gives_zero_rows_for_quiet_days(
+    send: Send, key: PartnerAPIKey, helpline: Helpline
+) -> None:
     send(key, helpline, "a", datetime(2026, 11, 2, 8, tzinfo=UTC))
     filled = fill_days(
         metric_rows(november(1, 3), [Dimension.DAY]), date(2026, 11, 1), date(2026, 11, 3)
@@ -320,7 +319,11 @@ def test_fill_days_gives_zero_rows_for_quiet_days(key: PartnerAPIKey, helpline: 
 
 
 def test_key_usage_reports_last_use_of_each_key(
-    partner: Partner, key: PartnerAPIKey, test_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    send: Send,
+    partner: Partner,
+    key: PartnerAPIKey,
+    test_key: tuple[PartnerAPIKey, str],
+    helpline: Helpline,
 ) -> None:
     send(key, helpline, "a", datetime(2026, 11, 2, 8, tzinfo=UTC))
     send(key, helpline, "b", datetime(2026, 11, 2, 9, tzinfo=UTC))
