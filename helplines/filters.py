@@ -36,6 +36,9 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+MAX_LIMIT = 2**31 - 1
+
+
 class HelplineFilter(django_filters.FilterSet):
     country_code = django_filters.CharFilter(
         method="filter_country",
@@ -75,4 +78,6 @@ class HelplineFilter(django_filters.FilterSet):
     def filter_queryset(self, queryset: QuerySet[Helpline]) -> Any:
         queryset = super().filter_queryset(queryset)
         limit = self.form.cleaned_data.get("limit")
-        return queryset[:limit] if limit is not None else queryset
+        # A limit beyond any directory's size means all of it; capped so the database never
+        # sees a number it cannot hold (PostgreSQL's LIMIT is a bigint).
+        return queryset[: min(limit, MAX_LIMIT)] if limit is not None else queryset

@@ -290,3 +290,13 @@ def test_listing_queries(
     with django_assert_num_queries(7):
         response = client_live.get("/v1/helplines")
     assert len(response.json()["helplines"]) == 4
+
+
+def test_a_limit_larger_than_any_number_the_database_holds_means_all(
+    client_live: APIClient, directory: dict[str, Helpline]
+) -> None:
+    response = client_live.get("/v1/helplines", {"limit": "1" + "0" * 30})
+    assert response.status_code == 200
+    assert len(response.json()["helplines"]) == len(
+        [line for line in directory.values() if line.is_active]
+    )
