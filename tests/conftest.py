@@ -169,7 +169,12 @@ def browser_page(live_server: Any, settings: Any) -> Iterator[Any]:
     `page.console_errors` and CSP violations in `window.__cspViolations`."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        # CI installs Chromium and must run these tests; a developer's machine without it
+        # still runs the rest of the suite.
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = False
