@@ -167,7 +167,7 @@ class EventStatsViewSet(viewsets.ViewSet):
             **UNAVAILABLE,
         },
     )
-    def list(self, request: Request) -> Response:
+    def summary(self, request: Request) -> Response:
         query = StatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         partner, api_key = request_partner(request), request_api_key(request)

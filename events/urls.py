@@ -8,7 +8,7 @@ from events.stats import EventStatsViewSet
 from events.views import EventIngestViewSet, EventListViewSet
 
 urlpatterns = [
-    path("events/stats", EventStatsViewSet.as_view({"get": "list"}), name="event-stats"),
+    path("events/stats", EventStatsViewSet.as_view({"get": "summary"}), name="event-stats"),
     path("events", EventListViewSet.as_view({"get": "list"}), name="event-list"),
     path(
         "events/helpline_display",

@@ -18,7 +18,7 @@ class StrictBooleanField(forms.Field):
     VALUES = {"true": True, "1": True, "false": False, "0": False}
 
     def to_python(self, value: Any) -> bool | None:
-        if value in self.empty_values:
+        if value is None:  # absent
             return None
         try:
             return self.VALUES[str(value).strip().lower()]
@@ -31,9 +31,18 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
+class StrictIntegerField(forms.IntegerField):
+    """A whole number; `?limit=` with nothing after it is refused, not read as absent."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value == "":
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 @extend_schema_field({"type": "integer", "minimum": 1})
 class IntegerFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = StrictIntegerField
 
 
 MAX_LIMIT = 2**31 - 1

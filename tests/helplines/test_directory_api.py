@@ -300,3 +300,12 @@ def test_a_limit_larger_than_any_number_the_database_holds_means_all(
     assert len(response.json()["helplines"]) == len(
         [line for line in directory.values() if line.is_active]
     )
+
+
+@pytest.mark.parametrize("param", ["limit", "priority_only"])
+def test_a_typed_filter_given_without_a_value_is_refused(
+    client_live: APIClient, directory: dict[str, Helpline], param: str
+) -> None:
+    response = client_live.get(f"/v1/helplines?{param}=")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"][param][0]["code"] == "invalid"
