@@ -84,7 +84,7 @@ def _sum(rows: list[MetricRow]) -> Metrics:
 
 
 def performance(query: DashboardQuery) -> dict[str, Any]:
-    """KPIs, daily chart, contact methods and top helplines of `query` (4 queries)."""
+    """KPIs, daily chart, contact methods and top helplines of `query` (3 queries)."""
     event_filter = query.event_filter()
     days = fill_days(
         metric_rows(event_filter, [Dimension.DAY], query.tz), query.first_day, query.last_day
@@ -114,7 +114,7 @@ def performance(query: DashboardQuery) -> dict[str, Any]:
 
 
 def overview(query: DashboardQuery) -> dict[str, Any]:
-    """The overview: `performance` plus the per-partner table (5 queries)."""
+    """The overview: `performance` plus the per-partner table (4 queries)."""
     context = performance(query)
     context["partners"] = sorted(
         metric_rows(query.event_filter(), [Dimension.PARTNER], query.tz),
@@ -124,7 +124,7 @@ def overview(query: DashboardQuery) -> dict[str, Any]:
 
 
 def partner_page(query: DashboardQuery, partner: Partner, *, now: datetime) -> dict[str, Any]:
-    """One partner's performance plus its integration health (9 queries)."""
+    """One partner's performance plus its integration health (8 queries)."""
     context = performance(query)
     since = (now - timedelta(hours=47)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     recent = EventFilter(
