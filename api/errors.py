@@ -4,20 +4,16 @@
            "fields": {"contact_method": [{"code": "invalid_choice", "message": "..."}]}}}
 """
 
-import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from api.exceptions import ServiceUnavailable
-
-logger = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -69,17 +65,11 @@ def service_unavailable_response() -> JsonResponse:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's EXCEPTION_HANDLER: DRF's headers (WWW-Authenticate, Retry-After), our body."""
-    if isinstance(exc, OperationalError | InterfaceError) or (
-        isinstance(exc, DatabaseError) and _connection_lost(exc)
-    ):
-        logger.warning("Database unavailable: %s", exc)
-        unavailable = service_unavailable_response()
-        return Response(
-            error_body(ServiceUnavailable.default_code, str(ServiceUnavailable.default_detail)),
-            status=503,
-            headers={"Retry-After": unavailable["Retry-After"]},
-        )
+    """DRF's EXCEPTION_HANDLER: DRF's headers (WWW-Authenticate, Retry-After), our body.
+
+    Anything else (a lost database included) is left to raise: `ApiErrorMiddleware`
+    answers it, for DRF views and plain ones (/healthz) alike.
+    """
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -101,9 +91,3 @@ def _message(detail: Any) -> str:
     if isinstance(detail, dict) and "detail" in detail:
         return str(detail["detail"])
     return str(detail)
-
-
-def _connection_lost(exc: DatabaseError) -> bool:
-    # psycopg raises OperationalError subclasses for lost connections; anything else (a
-    # constraint, bad SQL) is a bug and must surface as a 500.
-    return isinstance(exc.__cause__, OperationalError | InterfaceError)

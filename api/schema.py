@@ -1,6 +1,6 @@
 """OpenAPI pieces shared by every partner endpoint: the error body and its statuses."""
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -48,13 +48,3 @@ BODY_ERRORS = {
 THROTTLED = {429: _error("Too many requests: retry after `Retry-After` seconds.")}
 UNAVAILABLE = {503: _error("The database cannot be reached: retry after `Retry-After`.")}
 NOT_FOUND = {404: _error("Not found.")}
-
-__all__ = [
-    "AUTH_ERRORS",
-    "BODY_ERRORS",
-    "NOT_FOUND",
-    "THROTTLED",
-    "UNAVAILABLE",
-    "ErrorSerializer",
-    "inline_serializer",
-]

@@ -110,8 +110,7 @@ class PartnerKeyAuthentication(BaseAuthentication):
 
 
 class IsPartner(BasePermission):
-    message = "An API key is required: send `Authorization: Bearer <key>`."
-    code = "not_authenticated"
+    """A request without a key fails here; DRF then answers 401 (NotAuthenticated)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.auth, PartnerAPIKey)

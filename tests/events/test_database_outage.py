@@ -88,3 +88,26 @@ def test_healthz_answers_503_json(server_without_database):
     assert status == 503
     assert headers["Retry-After"] == "7"
     assert body["error"]["code"] == "service_unavailable"
+
+
+def test_database_lost_mid_request_is_503_json_and_no_refusal_counted(client_live, helpline, now):
+    """The database answers the key lookup, then fails on the INSERT."""
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    from events.models import RefusedEventCount
+
+    body = {"helpline_id": helpline.public_id, "session_id": "s1", "timestamp": now.isoformat()}
+    with mock.patch(
+        "events.services._insert_ignoring_duplicates",
+        side_effect=OperationalError("server closed the connection unexpectedly"),
+    ):
+        response = client_live.post(
+            "/v1/events/helpline_display", json.dumps(body), content_type="application/json"
+        )
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert RefusedEventCount.objects.count() == 0
