@@ -1,4 +1,4 @@
-"""The one place events are written.
+"""The one place events are written (and, for retention, deleted).
 
 Each event is inserted with "insert or ignore" against the identity constraint
 (`event_identity_unique`), so a retry, or two identical requests racing, store one row:
@@ -230,3 +230,23 @@ def count_refusals(*, partner: Partner, codes: Sequence[str], at: datetime) -> N
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def purge_events_before(*, cutoff: datetime, chunk_size: int) -> int:
+    """Delete the events whose timestamp is before `cutoff`; returns how many.
+
+    In chunks of `chunk_size` rows, each its own transaction, so that a purge of months
+    of events neither holds one huge transaction nor locks the table for its duration;
+    the `event_time` index finds each chunk.
+    """
+    deleted = 0
+    while True:
+        chunk = list(
+            Event.objects.filter(timestamp__lt=cutoff)
+            .order_by()
+            .values_list("pk", flat=True)[:chunk_size]
+        )
+        if not chunk:
+            return deleted
+        count, _ = Event.objects.filter(pk__in=chunk).delete()
+        deleted += count

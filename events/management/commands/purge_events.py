@@ -1,6 +1,6 @@
 """python manage.py purge_events [--older-than DAYS]: raw-event retention (SPEC §6)."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -8,26 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from events.models import Event
-
-
-def purge_events_before(*, cutoff: datetime, chunk_size: int) -> int:
-    """Delete the events whose timestamp is before `cutoff`; returns how many.
-
-    In chunks of `chunk_size` rows, each its own transaction, so that a purge of months
-    of events neither holds one huge transaction nor locks the table for its duration;
-    the `event_time` index finds each chunk.
-    """
-    deleted = 0
-    while True:
-        chunk = list(
-            Event.objects.filter(timestamp__lt=cutoff)
-            .order_by()
-            .values_list("pk", flat=True)[:chunk_size]
-        )
-        if not chunk:
-            return deleted
-        count, _ = Event.objects.filter(pk__in=chunk).delete()
-        deleted += count
+from events.services import purge_events_before
 
 
 class Command(BaseCommand):
