@@ -196,6 +196,36 @@ EVENTS_MAX_BATCH = env.int("EVENTS_MAX_BATCH", default=1000)
 EVENTS_MAX_BODY_BYTES = env.int("EVENTS_MAX_BODY_BYTES", default=16 * 1024)
 EVENTS_MAX_BATCH_BODY_BYTES = env.int("EVENTS_MAX_BATCH_BODY_BYTES", default=1024 * 1024)
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=395)
+# Time zones whose calendar days carry session figures (sessions are counted per local
+# day, so each zone's days are aggregated apart); partners' billing zones are always added.
+# Displays and clicks are exact in every zone. See docs/aggregates.md.
+METRICS_TIME_ZONES = env.list(
+    "METRICS_TIME_ZONES",
+    default=[
+        "UTC",
+        "Europe/London",
+        "Europe/Paris",
+        "Europe/Helsinki",
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+        "America/Sao_Paulo",
+        "Africa/Johannesburg",
+        "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "Asia/Singapore",
+        "Asia/Tokyo",
+        "Australia/Sydney",
+        "Pacific/Auckland",
+    ],
+)
+# Seconds between two runs of `rollup_events --every` (make run uses it); figures are at
+# most this old plus one run.
+ROLLUP_INTERVAL_SECONDS = env.int("ROLLUP_INTERVAL_SECONDS", default=20)
+# Hours after the late-arrival window before a month's billing statement closes: the
+# margin for events validated just before the window ended and committed just after.
+BILLING_CLOSE_MARGIN_HOURS = env.int("BILLING_CLOSE_MARGIN_HOURS", default=1)
 # Seconds a partner is asked to wait before retrying when the database is unreachable.
 DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=5)
 # Admin import/export (django-import-export): only staff granted the model's own

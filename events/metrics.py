@@ -2,7 +2,9 @@
 
 Every dashboard page, every CSV export and the partner stats API read their figures from
 `metric_rows()` / `iter_metric_rows()` here, and derive CTR and conversion rate with
-`ratio()`, so no two screens can disagree.
+`ratio()`, so no two screens can disagree. The figures are read from the aggregates that
+`events.rollup` maintains, never from raw events (bar at most two partial quarter-hours at
+the ends of a range that does not start or end on one); see docs/aggregates.md.
 
 Definitions:
 - displays and clicks count stored events; test-key events only when asked for;
@@ -11,25 +13,42 @@ Definitions:
   when, that day, it clicked a helpline it was shown that day;
 - sessions are counted per calendar day in the chosen time zone and summed over a range,
   so a session active on three days counts three times in a monthly figure;
+- a session is one kind of traffic's: a session id sent with a live and a test key is two
+  sessions (test traffic is counted apart, never added to live);
 - hours are clock hours of UTC, labelled in the chosen time zone: on the night a clock
-  goes back the repeated local hour stays two buckets instead of merging into one.
+  goes back the repeated local hour stays two buckets instead of merging into one;
+- session figures exist for whole calendar days of the zones the aggregates keep days for
+  (`SessionZone`: the METRICS_TIME_ZONES setting and every billing zone). Elsewhere (an
+  hour, a range cut mid-day, another zone, a topic, several helplines or countries at once)
+  they are None, shown as "not available", never an approximation.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
-from django.db.models import CharField, Count, F, Max, Q, QuerySet, Value
-from django.db.models.functions import Cast, Concat, TruncDate, TruncHour
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate, TruncHour
 from django.utils.dateparse import parse_date, parse_datetime
 
-from events.models import ContactMethod, Event, EventType
+from events.days import ceil_quarter, day_bounds, days_between, floor_quarter, local_days
+from events.models import (
+    ContactMethod,
+    DayCount,
+    DaySessionCount,
+    Event,
+    EventType,
+    KeyDay,
+    QuarterHourCount,
+    SessionZone,
+)
 from helplines.models import PartnerAPIKey
+
+__all__ = ["day_bounds"]  # re-exported: callers build day ranges next to their figures
 
 CONTACT_METHODS: tuple[str, ...] = tuple(ContactMethod.values)
 UTC_ZONE = ZoneInfo("UTC")
@@ -62,17 +81,6 @@ def format_ratio(value: Decimal | None) -> str:
     return str(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
 
 
-def day_bounds(first_day: date, last_day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """[start, end) of the calendar days first_day..last_day (both inclusive) in `tz`.
-
-    Local midnight is resolved by zoneinfo, so a 23- or 25-hour DST day has its real
-    length; `end` is the next day's midnight, so 23:59:59.999999 still belongs to last_day.
-    """
-    start = datetime.combine(first_day, time.min, tzinfo=tz)
-    end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=tz)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 @dataclass(frozen=True, kw_only=True)
 class EventFilter:
     """Which events count: a time range [start, end) and optional narrowing."""
@@ -98,18 +106,23 @@ class EventFilter:
         return cls(start=start, end=end, **narrowing)
 
     def events(self) -> QuerySet[Event]:
-        events = Event.objects.filter(timestamp__gte=self.start, timestamp__lt=self.end)
+        """The raw events (events.csv, GET /v1/events; figures read the aggregates)."""
+        return self.narrow(Event.objects.filter(timestamp__gte=self.start, timestamp__lt=self.end))
+
+    def narrow(self, rows: QuerySet) -> QuerySet:
+        """Everything but the time range, on raw events or any aggregate table (all have
+        partner, is_test and helpline, bar DaySessionCount, which has no helpline)."""
         if not self.include_test:
-            events = events.filter(is_test=False)
+            rows = rows.filter(is_test=False)
         if self.partner_ids:
-            events = events.filter(partner_id__in=self.partner_ids)
+            rows = rows.filter(partner_id__in=self.partner_ids)
         if self.helpline_ids:
-            events = events.filter(helpline_id__in=self.helpline_ids)
+            rows = rows.filter(helpline_id__in=self.helpline_ids)
         if self.countries:
-            events = events.filter(helpline__country_code__in=self.countries)
+            rows = rows.filter(helpline__country_code__in=self.countries)
         if self.priority_only:
-            events = events.filter(helpline__is_priority=True)
-        return events
+            rows = rows.filter(helpline__is_priority=True)
+        return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +196,9 @@ class MetricRow:
         """The row's identity without its figures (used to merge days)."""
         return (
             self.day,
-            self.hour,
+            # In UTC: two local 01:00s of the night the clocks go back are equal in Python
+            # (same tzinfo, fold ignored) but are two hours.
+            self.hour.astimezone(UTC) if self.hour else None,
             self.partner,
             self.helpline,
             self.country,
@@ -196,22 +211,11 @@ class MetricRow:
 def metric_rows(
     event_filter: EventFilter, group_by: Sequence[Dimension] = (), tz: ZoneInfo = UTC_ZONE
 ) -> list[MetricRow]:
-    """The figures of `event_filter` grouped by `group_by`, in one query.
+    """The figures of `event_filter` grouped by `group_by`, days summed unless grouped.
 
-    Without DAY (or HOUR) in `group_by`, the days are summed here (sessions are per day).
     Rows exist only for groups with events; see `fill_days` / `fill_hours` for charts.
     """
-    dims = set(group_by)
-    per_day = list(_iter_rows(event_filter, dims, tz, chunked=False))
-    if Dimension.DAY in dims or Dimension.HOUR in dims:
-        return per_day
-    merged: dict[tuple, MetricRow] = {}
-    for row in per_day:
-        row = replace(row, day=None)
-        if (previous := merged.get(row.group)) is not None:
-            row = replace(row, metrics=previous.metrics + row.metrics)
-        merged[row.group] = row
-    return list(merged.values())
+    return list(_iter_rows(event_filter, set(group_by), tz, chunked=False))
 
 
 def iter_metric_rows(
@@ -235,32 +239,108 @@ def totals(event_filter: EventFilter, tz: ZoneInfo = UTC_ZONE) -> Metrics:
 def fill_days(rows: Sequence[MetricRow], first_day: date, last_day: date) -> list[MetricRow]:
     """One row per day first_day..last_day, zeros where `rows` (grouped by day) have none."""
     by_day = {row.day: row for row in rows}
-    days = (first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1))
-    return [by_day.get(day) or MetricRow(metrics=Metrics(), day=day) for day in days]
+    return [
+        by_day.get(day) or MetricRow(metrics=Metrics(), day=day)
+        for day in days_between(first_day, last_day)
+    ]
 
 
 def fill_hours(
     rows: Sequence[MetricRow], start: datetime, end: datetime, tz: ZoneInfo
 ) -> list[MetricRow]:
     """One row per UTC clock hour in [start, end), zeros where `rows` (by hour) have none."""
-    by_hour = {row.hour: row for row in rows}
+    by_hour = {row.hour.astimezone(UTC): row for row in rows if row.hour}  # see group
     hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     filled = []
     while hour < end:
         local = hour.astimezone(tz)
-        filled.append(by_hour.get(local) or MetricRow(metrics=Metrics(), hour=local))
+        filled.append(by_hour.get(hour) or MetricRow(metrics=Metrics(), hour=local))
         hour += timedelta(hours=1)
     return filled
 
 
-# The dimension -> (column alias, expression) pairs of the inner query.
-def _dimension_columns(dims: set[Dimension], tz: ZoneInfo) -> dict[str, Any]:
-    columns: dict[str, Any] = {"k_day": TruncDate("timestamp", tzinfo=tz)}
+# Zone name -> covered_from of the zones kept. A zone once kept stays kept from the same
+# instant, so a process remembers it and asks the database only about other zones.
+_kept_zones: dict[str, datetime] = {}
+
+
+def session_days(tz: ZoneInfo, first_day: date, last_day: date) -> bool:
+    """Whether the days first_day..last_day of `tz` have session figures."""
+    start, _ = day_bounds(first_day, first_day, tz)
+    name = str(tz)
+    if name not in _kept_zones:
+        zone = SessionZone.objects.filter(name=name).first()
+        if zone is None:
+            return False
+        _kept_zones[name] = zone.covered_from
+    return _kept_zones[name] <= start
+
+
+def forget_kept_zones() -> None:
+    """For tests, which empty the tables between them."""
+    _kept_zones.clear()
+
+
+# ------------------------------------------------------------------ reading the aggregates
+
+COUNT_COLUMNS = ("displays", *(f"clicks_{method}" for method in CONTACT_METHODS))
+
+
+class _Grain(StrEnum):
+    """Where a group's session figures come from."""
+
+    HELPLINE = "helpline"  # DayCount: one helpline's sessions
+    COUNTRY = "country"  # DaySessionCount rows of one country
+    ALL = "all"  # DaySessionCount rows over all helplines
+
+
+def _session_grain(event_filter: EventFilter, dims: set[Dimension]) -> _Grain | None:
+    """Which stored distinct count answers the sessions of each group, if one does.
+
+    Distinct sessions do not add up across helplines (a session shown two helplines is one
+    session), so a group's figure must be stored for exactly that group.
+    """
+    if dims & {Dimension.CONTACT_METHOD, Dimension.HOUR}:
+        return None
+    if Dimension.HELPLINE in dims or len(event_filter.helpline_ids) == 1:
+        return _Grain.HELPLINE
+    if event_filter.helpline_ids or event_filter.priority_only or Dimension.TOPIC in dims:
+        return None
+    if Dimension.COUNTRY in dims or len(event_filter.countries) == 1:
+        return _Grain.COUNTRY
+    return None if event_filter.countries else _Grain.ALL
+
+
+def _whole_days(event_filter: EventFilter, tz: ZoneInfo) -> list[date] | None:
+    """The calendar days of `tz` that the filter's range is made of, or None if it cuts a day."""
+    days = list(local_days(event_filter.start, event_filter.end, tz))
+    if not days or day_bounds(days[0], days[-1], tz) != (event_filter.start, event_filter.end):
+        return None
+    return days
+
+
+def _iter_rows(
+    event_filter: EventFilter, dims: set[Dimension], tz: ZoneInfo, *, chunked: bool
+) -> Iterator[MetricRow]:
+    days = None if Dimension.HOUR in dims else _whole_days(event_filter, tz)
+    if days is not None and session_days(tz, days[0], days[-1]):
+        rows = _day_rows(event_filter, dims, tz, days, chunked=chunked)
+    else:
+        rows = _quarter_rows(event_filter, dims, tz)
+    for row in rows:
+        yield from _split_by_method(row, dims)
+
+
+# The group columns of each dimension, in the order rows are sorted. `time` names the
+# table's time column: a day window's start (DayCount), a quarter-hour or a raw timestamp.
+def _group_columns(dims: set[Dimension], tz: ZoneInfo, *, time: str) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    if Dimension.DAY in dims:
+        columns["k_day"] = F(time) if time == "day_start" else TruncDate(time, tzinfo=tz)
     if Dimension.HOUR in dims:
-        columns["k_hour"] = TruncHour("timestamp", tzinfo=UTC)
+        columns["k_hour"] = TruncHour(time, tzinfo=UTC)
     if Dimension.PARTNER in dims:
         columns |= {
-            # Slug first: rows come out ordered by the partner's slug.
             "k_partner_slug": F("partner__slug"),
             "k_partner_id": F("partner_id"),
             "k_partner_name": F("partner__name"),
@@ -281,73 +361,148 @@ def _dimension_columns(dims: set[Dimension], tz: ZoneInfo) -> dict[str, Any]:
     return columns
 
 
-def _iter_rows(
-    event_filter: EventFilter, dims: set[Dimension], tz: ZoneInfo, *, chunked: bool
-) -> Iterator[MetricRow]:
-    """Two-level aggregate, one statement.
+def _counted(rows: QuerySet, columns: dict[str, Any], *extra: str) -> Any:
+    """The sums of the count columns (and `extra`) per group of `columns`."""
+    sums = {f"n_{column}": Sum(column) for column in (*COUNT_COLUMNS, *extra)}
+    return _summed(rows, columns, sums)
 
-    The inner query counts each (day, partner, session, helpline) group's displays and
-    clicks; the outer one sums those counts per requested group and counts the distinct
-    sessions with a display (reached) and with a display and a click on the same helpline
-    (converted). Django cannot select FROM a subquery, so the outer level is SQL around the
-    ORM-built inner query (same SQL on PostgreSQL and SQLite).
-    """
-    columns = _dimension_columns(dims, tz)
-    session = Concat(Cast("partner_id", CharField()), Value(":"), "session_id")
-    counts = {
-        "n_display": Count("id", filter=Q(type=EventType.DISPLAY)),
-        "n_click": Count("id", filter=Q(type=EventType.CLICK)),
-    } | {
-        f"n_click_{method}": Count("id", filter=Q(type=EventType.CLICK, contact_method=method))
-        for method in CONTACT_METHODS
+
+def _summed(rows: QuerySet, columns: dict[str, Any], sums: dict[str, Any]) -> Any:
+    if not columns:  # one figure set: no group, and no row at all when nothing matched
+        total = rows.aggregate(**sums)
+        return [total] if any(value is not None for value in total.values()) else []
+    return rows.annotate(**columns).values(*columns).annotate(**sums).order_by(*columns)
+
+
+def _day_rows(
+    event_filter: EventFilter,
+    dims: set[Dimension],
+    tz: ZoneInfo,
+    days: list[date],
+    *,
+    chunked: bool,
+) -> Iterator[MetricRow]:
+    """From DayCount (and DaySessionCount): one or two queries, whatever the table sizes."""
+    day_of = {day_bounds(day, day, tz)[0]: day for day in days}
+    # A zone's day windows pair their starts and ends one way only: IN x IN is exact.
+    windows = {
+        "day_start__in": list(day_of),
+        "day_end__in": [day_bounds(day, day, tz)[1] for day in days],
     }
-    inner = (
-        event_filter.events()
-        .annotate(**columns, k_session=session, k_line=F("helpline_id"))
-        .values(*columns, "k_session", "k_line")
-        .annotate(**counts)
-        .order_by()
-    )
-    inner_sql, params = inner.query.sql_with_params()
-    quote = connection.ops.quote_name
-    keys = ", ".join(quote(alias) for alias in columns)
-    sums = ", ".join(f"SUM({quote(alias)})" for alias in counts)
-    reached = f"CASE WHEN {quote('n_display')} > 0 THEN {quote('k_session')} END"
-    converted = (
-        f"CASE WHEN {quote('n_display')} > 0 AND {quote('n_click')} > 0 "
-        f"THEN {quote('k_session')} END"
-    )
-    sql = (
-        f"SELECT {keys}, {sums}, COUNT(DISTINCT {reached}), COUNT(DISTINCT {converted}) "
-        f"FROM ({inner_sql}) per_session GROUP BY {keys} ORDER BY {keys}"
-    )
-    aliases = list(columns)
-    for record in _execute(sql, params, chunked=chunked):
-        yield from _rows_from_record(dict(zip(aliases, record, strict=False)), record, dims, tz)
+    grain = _session_grain(event_filter, dims)
+    columns = _group_columns(dims, tz, time="day_start")
+    sessions = ("sessions_reached", "sessions_converted") if grain == _Grain.HELPLINE else ()
+    counts = _counted(event_filter.narrow(DayCount.objects.filter(**windows)), columns, *sessions)
+    by_group: dict[tuple, tuple[int, int]] = {}
+    session_keys: list[str] = []
+    if grain in (_Grain.COUNTRY, _Grain.ALL):
+        stored = DaySessionCount.objects.filter(**windows)
+        stored = _narrow_sessions(stored, event_filter)
+        stored = stored.filter(country="") if grain == _Grain.ALL else stored.exclude(country="")
+        if event_filter.countries:
+            stored = stored.filter(country__in=event_filter.countries)
+        session_columns = {
+            key: (F("country") if key == "k_country" else value)
+            for key, value in columns.items()
+            if key in ("k_day", "k_partner_id", "k_country", "k_is_test")
+        }
+        session_keys = list(session_columns)
+        session_sums = {"reached": Sum("sessions_reached"), "converted": Sum("sessions_converted")}
+        for record in _summed(stored, session_columns, session_sums):
+            key = tuple(record[name] for name in session_keys)
+            by_group[key] = (record["reached"], record["converted"])
+    records = counts.iterator(chunk_size=2000) if chunked and columns else counts
+    for record in records:
+        if grain == _Grain.HELPLINE:
+            reached, converted = record["n_sessions_reached"], record["n_sessions_converted"]
+        elif grain is None:
+            reached = converted = None
+        else:
+            reached, converted = by_group.get(tuple(record[name] for name in session_keys), (0, 0))
+        if "k_day" in record:
+            record["k_day"] = day_of[_as_utc(record["k_day"])]
+        yield _row(record, dims, tz, reached, converted)
 
 
-def _execute(sql: str, params: Sequence[Any], *, chunked: bool) -> Iterator[tuple]:
-    # chunked_cursor() is a named (server-side) cursor on PostgreSQL, the one QuerySet.iterator()
-    # uses: an export of millions of rows holds one batch in memory at a time.
-    with connection.chunked_cursor() if chunked else connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        while batch := cursor.fetchmany(2000):
-            yield from batch
+def _narrow_sessions(rows: QuerySet, event_filter: EventFilter) -> QuerySet:
+    if not event_filter.include_test:
+        rows = rows.filter(is_test=False)
+    if event_filter.partner_ids:
+        rows = rows.filter(partner_id__in=event_filter.partner_ids)
+    return rows
 
 
-def _rows_from_record(
-    keys: dict[str, Any], record: tuple, dims: set[Dimension], tz: ZoneInfo
+def _quarter_rows(
+    event_filter: EventFilter, dims: set[Dimension], tz: ZoneInfo
 ) -> Iterator[MetricRow]:
-    figures = [int(value or 0) for value in record[len(keys) :]]
-    displays, clicks, *by_method, reached, converted = figures
-    metrics = Metrics(
-        displays=displays,
-        clicks=clicks,
-        clicks_by_method=dict(zip(CONTACT_METHODS, by_method, strict=True)),
-        sessions_reached=reached,
-        sessions_converted=converted,
+    """From QuarterHourCount, plus the raw events of a partial quarter-hour at either end:
+    hours, and days of zones without session figures (which are then None)."""
+    start, end = event_filter.start, event_filter.end
+    whole_start, whole_end = ceil_quarter(start), floor_quarter(end)
+    merged: dict[tuple, MetricRow] = {}
+
+    def add(row: MetricRow) -> None:
+        if (previous := merged.get(row.group)) is not None:
+            row = replace(row, metrics=previous.metrics + row.metrics)
+        merged[row.group] = row
+
+    if whole_start < whole_end:
+        quarters = QuarterHourCount.objects.filter(quarter__gte=whole_start, quarter__lt=whole_end)
+        columns = _group_columns(dims, tz, time="quarter")
+        for record in _counted(event_filter.narrow(quarters), columns):
+            add(_row(record, dims, tz, None, None))
+        slivers = [(start, whole_start), (whole_end, end)]
+    else:
+        slivers = [(start, end)]
+    for sliver_start, sliver_end in slivers:
+        if sliver_start < sliver_end:
+            sliver = replace(event_filter, start=sliver_start, end=sliver_end)
+            for row in _raw_rows(sliver, dims, tz):
+                add(
+                    replace(
+                        row,
+                        metrics=replace(
+                            row.metrics, sessions_reached=None, sessions_converted=None
+                        ),
+                    )
+                )
+    yield from sorted(merged.values(), key=_sort_key)
+
+
+def _sort_key(row: MetricRow) -> tuple:
+    return (
+        row.day or date.min,
+        row.hour or datetime.min.replace(tzinfo=UTC),
+        row.partner.slug if row.partner else "",
+        row.helpline.public_id if row.helpline else "",
+        row.country or "",
+        row.topic or "",
+        bool(row.is_test),
     )
-    row = MetricRow(
+
+
+def _row(
+    record: dict[str, Any],
+    dims: set[Dimension],
+    tz: ZoneInfo,
+    reached: int | None,
+    converted: int | None,
+) -> MetricRow:
+    by_method = {method: int(record[f"n_clicks_{method}"] or 0) for method in CONTACT_METHODS}
+    metrics = Metrics(
+        displays=int(record["n_displays"] or 0),
+        clicks=sum(by_method.values()),
+        clicks_by_method=by_method,
+        sessions_reached=None if reached is None else int(reached),
+        sessions_converted=None if converted is None else int(converted),
+    )
+    return _row_of(record, metrics, dims, tz)
+
+
+def _row_of(
+    keys: dict[str, Any], metrics: Metrics, dims: set[Dimension], tz: ZoneInfo
+) -> MetricRow:
+    return MetricRow(
         metrics=metrics,
         day=_as_date(keys["k_day"]) if Dimension.DAY in dims else None,
         hour=_as_utc(keys["k_hour"]).astimezone(tz) if Dimension.HOUR in dims else None,
@@ -370,17 +525,21 @@ def _rows_from_record(
         topic=(keys.get("k_topic") or "") if Dimension.TOPIC in dims else None,
         is_test=bool(keys["k_is_test"]) if Dimension.TRAFFIC in dims else None,
     )
+
+
+def _split_by_method(row: MetricRow, dims: set[Dimension]) -> Iterator[MetricRow]:
     if Dimension.CONTACT_METHOD not in dims:
         yield row
         return
     # Displays carry no contact method: a contact-method row keeps its group's displays
     # (its CTR is "clicks by this method per display") and has no session figures.
+    metrics = row.metrics
     for method in CONTACT_METHODS:
         yield replace(
             row,
             contact_method=method,
             metrics=Metrics(
-                displays=displays,
+                displays=metrics.displays,
                 clicks=metrics.clicks_by_method[method],
                 clicks_by_method={
                     m: metrics.clicks_by_method[m] if m == method else 0 for m in CONTACT_METHODS
@@ -389,6 +548,23 @@ def _rows_from_record(
                 sessions_converted=None,
             ),
         )
+
+
+# ------------------------------------------------------------------ raw events
+
+
+def _raw_rows(event_filter: EventFilter, dims: set[Dimension], tz: ZoneInfo) -> Iterator[MetricRow]:
+    """Displays and clicks of raw events: only for a partial quarter-hour at an end of a
+    range, so at most half an hour of events is ever read for a figure."""
+    columns = _group_columns(dims, tz, time="timestamp")
+    counts = {"n_displays": Count("id", filter=Q(type=EventType.DISPLAY))} | {
+        f"n_clicks_{method}": Count("id", filter=Q(type=EventType.CLICK, contact_method=method))
+        for method in CONTACT_METHODS
+    }
+    for record in (
+        event_filter.events().annotate(**columns).values(*columns).annotate(**counts).order_by()
+    ):
+        yield _row(record, dims, tz, None, None)
 
 
 def _as_date(value: date | str) -> date:
@@ -409,6 +585,9 @@ def _as_utc(value: datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# ------------------------------------------------------------------ keys
+
+
 @dataclass(frozen=True, slots=True)
 class KeyUsage:
     name: str
@@ -422,12 +601,15 @@ class KeyUsage:
 
 
 def key_usage(partner_id: int) -> list[KeyUsage]:
-    """A partner's keys with their last use, newest key first, in one query."""
-    keys = (
-        PartnerAPIKey.objects.filter(partner_id=partner_id)
-        .annotate(last_used=Max("events__received_at"), n_events=Count("events"))
-        .order_by("-created")
-    )
+    """A partner's keys with their last use, newest key first (two queries)."""
+    used: dict[str, dict[str, Any]] = {
+        record["api_key_prefix"]: dict(record)
+        for record in KeyDay.objects.filter(partner_id=partner_id)
+        .values("api_key_prefix")
+        .annotate(last=Max("last_received_at"), events=Sum("events"))
+        .order_by()
+    }
+    keys = PartnerAPIKey.objects.filter(partner_id=partner_id).order_by("-created")
     return [
         KeyUsage(
             name=key.name,
@@ -436,8 +618,8 @@ def key_usage(partner_id: int) -> list[KeyUsage]:
             revoked=key.revoked,
             created=key.created,
             expiry_date=key.expiry_date,
-            last_used=key.last_used,
-            events=key.n_events,
+            last_used=used.get(key.prefix, {}).get("last"),
+            events=int(used.get(key.prefix, {}).get("events") or 0),
         )
         for key in keys
     ]
@@ -445,4 +627,6 @@ def key_usage(partner_id: int) -> list[KeyUsage]:
 
 def last_event_received(partner_id: int) -> datetime | None:
     """When the server last stored an event from the partner, test keys included."""
-    return Event.objects.filter(partner_id=partner_id).aggregate(last=Max("received_at"))["last"]
+    return KeyDay.objects.filter(partner_id=partner_id).aggregate(last=Max("last_received_at"))[
+        "last"
+    ]

@@ -1,8 +1,29 @@
 """Events: a helpline was displayed, or a user clicked to contact it. Never who."""
 
+from typing import Any
+
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.sql.compiler import SQLCompiler
 
 from helplines.models import Helpline, Partner, PartnerAPIKey
+
+
+class CurrentTransactionId(models.Func):
+    """The inserting transaction's id on PostgreSQL (a 64-bit, never wrapping xid8).
+
+    It lets the rollup read "every event committed since my last run" exactly, by testing
+    it against the snapshot of its last run (see `events.rollup`). SQLite has one writer at
+    a time, so ids already come in commit order there and the column stays NULL.
+    """
+
+    output_field = models.BigIntegerField()
+    template = "(pg_current_xact_id()::text::bigint)"
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, tuple[str | int, ...]]:
+        return "NULL", ()
 
 
 class EventType(models.TextChoices):
@@ -47,12 +68,16 @@ class Event(models.Model):
         max_length=16, choices=ContactMethod.choices, blank=True, default=""
     )
     received_at = models.DateTimeField(help_text="When the server stored it.")
+    # Set by the database, never by the product: which transaction stored the row.
+    txid = models.BigIntegerField(null=True, editable=False, db_default=CurrentTransactionId())
 
     class Meta:
         constraints = [
             # Idempotency: a partner's retry of an identical event never stores a second row.
+            # Session first after the partner: the rollup finds a session's other events of
+            # the day through this index (events.rollup).
             models.UniqueConstraint(
-                fields=["partner", "type", "helpline", "session_id", "timestamp", "contact_method"],
+                fields=["partner", "session_id", "type", "helpline", "timestamp", "contact_method"],
                 name="event_identity_unique",
             ),
             models.CheckConstraint(
@@ -72,6 +97,8 @@ class Event(models.Model):
             models.Index(fields=["timestamp"], name="event_time"),
             # The load page: clicks per hour on the priority helplines.
             models.Index(fields=["helpline", "timestamp"], name="event_helpline_time"),
+            # The rollup: the events committed since its last run (PostgreSQL).
+            models.Index(fields=["txid"], name="event_txid"),
         ]
 
     def __str__(self) -> str:
@@ -101,3 +128,174 @@ class RefusedEventCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id} {self.hour:%Y-%m-%d %H}:00 {self.code} x{self.count}"
+
+
+# ---------------------------------------------------------------------------------------
+# Aggregates: every figure staff and partners read comes from these tables, maintained by
+# `events.rollup` (python manage.py rollup_events) and read by `events.metrics`. Their
+# primary keys start with the partner, so they can be distributed by partner as they are.
+
+
+class EventCounts(models.Model):
+    """Displays and clicks per contact method of one group of events."""
+
+    displays = models.PositiveBigIntegerField(default=0)
+    clicks_phone = models.PositiveBigIntegerField(default=0)
+    clicks_sms = models.PositiveBigIntegerField(default=0)
+    clicks_online_chat = models.PositiveBigIntegerField(default=0)
+    clicks_website = models.PositiveBigIntegerField(default=0)
+    clicks_tty = models.PositiveBigIntegerField(default=0)
+    clicks_whatsapp = models.PositiveBigIntegerField(default=0)
+    clicks_reporting_form = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class QuarterHourCount(EventCounts):
+    """Counts per partner, traffic, helpline and UTC quarter-hour.
+
+    Every time zone in use today has an offset that is a whole number of quarter-hours, so
+    each quarter-hour lies inside one local hour and one local day of any zone: these rows
+    answer hours, and days in any zone, exactly (sessions excepted: see DayCount).
+    """
+
+    pk = models.CompositePrimaryKey("partner", "is_test", "helpline", "quarter")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    is_test = models.BooleanField()
+    helpline = models.ForeignKey(Helpline, on_delete=models.PROTECT, related_name="+")
+    quarter = models.DateTimeField(help_text="Start of the UTC quarter-hour.")
+
+    class Meta:
+        indexes = [
+            # Staff views over all partners for a time range (load page, hourly charts).
+            models.Index(fields=["quarter"], name="quarter_count_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.helpline_id} {self.quarter:%Y-%m-%d %H:%M}"
+
+
+class DayCount(EventCounts):
+    """Counts and sessions per partner, traffic and helpline for one day window.
+
+    A day window is [day_start, day_end) in UTC: a calendar day of one of the time zones
+    the figures are kept in (`SessionZone`). Zones that share a day (UTC and London in
+    winter) share its rows; a 23- or 25-hour DST day is its own window. Sessions are the
+    distinct session ids with a display of this helpline that day (reached) and with a
+    display and a click of it (converted).
+    """
+
+    pk = models.CompositePrimaryKey("partner", "is_test", "helpline", "day_start", "day_end")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    is_test = models.BooleanField()
+    helpline = models.ForeignKey(Helpline, on_delete=models.PROTECT, related_name="+")
+    day_start = models.DateTimeField()
+    day_end = models.DateTimeField()
+    sessions_reached = models.PositiveBigIntegerField(default=0)
+    sessions_converted = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # Staff views over all partners: the days of a period.
+            models.Index(fields=["day_start", "day_end"], name="day_count_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.helpline_id} {self.day_start:%Y-%m-%d %H:%M}"
+
+
+class DaySessionCount(models.Model):
+    """Distinct sessions of a partner's traffic in one day window, over all its helplines
+    (`country` "") or over the helplines of one country.
+
+    A session shown two helplines counts once here and once for each helpline in DayCount,
+    which is why these figures are kept apart instead of summed from DayCount.
+    """
+
+    pk = models.CompositePrimaryKey("partner", "is_test", "day_start", "day_end", "country")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    is_test = models.BooleanField()
+    day_start = models.DateTimeField()
+    day_end = models.DateTimeField()
+    country = models.CharField(max_length=2, blank=True, help_text='"" for all countries.')
+    sessions_reached = models.PositiveBigIntegerField(default=0)
+    sessions_converted = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day_start", "day_end"], name="day_session_count_day")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.country or 'all'} {self.day_start:%Y-%m-%d %H:%M}"
+
+
+class KeyDay(models.Model):
+    """Events stored per API key and UTC day, and the last time one was: key usage and
+    "last event received" on the partner's page without reading raw events."""
+
+    pk = models.CompositePrimaryKey("partner", "api_key_prefix", "day")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    api_key_prefix = models.CharField(max_length=8)
+    day = models.DateField()
+    events = models.PositiveBigIntegerField(default=0)
+    last_received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.api_key_prefix} {self.day} x{self.events}"
+
+
+class SessionZone(models.Model):
+    """A time zone whose calendar days have session figures (DayCount, DaySessionCount),
+    from `covered_from` on. Days of other zones have exact displays and clicks (from
+    QuarterHourCount) but no session figures."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    covered_from = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RollupState(models.Model):
+    """The rollup's one row: how far it has read, and where raw events were purged.
+
+    `mark`: the aggregates hold exactly the events it covers (a PostgreSQL snapshot, or the
+    first row id not covered on SQLite; see `events.rollup`). It moves in the same
+    transaction as the aggregates.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    mark = models.TextField(blank=True, default="")
+    last_run_at = models.DateTimeField(null=True)
+    purged_before = models.DateTimeField(
+        null=True, help_text="Raw events before this were deleted; their aggregates remain."
+    )
+
+    def __str__(self) -> str:
+        return f"rollup at {self.mark or 'nothing'}"
+
+
+class BillingStatement(models.Model):
+    """A partner's closed month: stored once the month is past the late-arrival window in
+    the partner's billing time zone, never changed afterwards."""
+
+    pk = models.CompositePrimaryKey("partner", "month")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="statements")
+    month = models.DateField(help_text="First day of the month.")
+    # The partner's slug, name and zone as they were when the month closed: the statement,
+    # and its checksum, never change afterwards.
+    partner_slug = models.CharField(max_length=64)
+    partner_name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64)
+    displays = models.PositiveBigIntegerField()
+    clicks = models.PositiveBigIntegerField()
+    sessions_reached = models.PositiveBigIntegerField()
+    sessions_converted = models.PositiveBigIntegerField()
+    closed_at = models.DateTimeField()
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the statement's CSV row.")
+
+    class Meta:
+        ordering = ["-month", "partner_id"]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.month:%Y-%m}"

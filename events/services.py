@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from events.models import Event, RefusedEventCount
+from events.rollup import covered, prepare_purge
 from helplines.models import Partner, PartnerAPIKey
 
 
@@ -235,17 +236,23 @@ def count_refusals(*, partner: Partner, codes: Sequence[str], at: datetime) -> N
 def purge_events_before(*, cutoff: datetime, chunk_size: int) -> int:
     """Delete the events whose timestamp is before `cutoff`; returns how many.
 
-    In chunks of `chunk_size` rows, each its own transaction, so that a purge of months
-    of events neither holds one huge transaction nor locks the table for its duration;
-    the `event_time` index finds each chunk.
+    Their figures stay: the aggregates are brought up to date first, the purge is recorded
+    (so that no rebuild wipes figures it could not recompute), and only events the
+    aggregates already hold are deleted. In chunks of `chunk_size` rows, each its own
+    transaction, so that a purge of months of events neither holds one huge transaction
+    nor locks the table for its duration; the `event_time` index finds each chunk.
     """
+    mark = prepare_purge(cutoff)
+    table = connection.ops.quote_name(Event._meta.db_table)
+    select = (
+        f'SELECT e.id FROM {table} e WHERE e."timestamp" < %s AND {covered("e", mark)} '
+        f"LIMIT {int(chunk_size):d}"
+    )
     deleted = 0
     while True:
-        chunk = list(
-            Event.objects.filter(timestamp__lt=cutoff)
-            .order_by()
-            .values_list("pk", flat=True)[:chunk_size]
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(select, [connection.ops.adapt_datetimefield_value(cutoff)])
+            chunk = [row[0] for row in cursor.fetchall()]
         if not chunk:
             return deleted
         count, _ = Event.objects.filter(pk__in=chunk).delete()

@@ -16,7 +16,9 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from events.metrics import forget_kept_zones
 from events.models import EventType
+from events.rollup import roll_up
 from events.services import NewEvent, record_events
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
 from helplines.selectors import forget_helpline_pks
@@ -38,6 +40,7 @@ def _fresh_caches() -> None:
     """Each test starts with empty caches: keys and helplines of earlier tests are gone."""
     cache.clear()
     forget_helpline_pks()
+    forget_kept_zones()
 
 
 @pytest.fixture
@@ -111,8 +114,12 @@ Send = Callable[..., None]
 
 
 @pytest.fixture
-def send(db: None) -> Send:
-    """send(key, helpline, session, when, method="") stores one display (or a click)."""
+def send(transactional_db: None) -> Send:
+    """send(key, helpline, session, when, method="") stores one display (or a click), then
+    runs the rollup as the scheduler would, so that every figure includes it.
+
+    Transactional: on PostgreSQL the rollup reads only committed events (events.rollup).
+    """
 
     def store(
         key: PartnerAPIKey, helpline: Helpline, session: str, when: datetime, method: str = ""
@@ -131,8 +138,19 @@ def send(db: None) -> Send:
                 )
             ],
         )
+        roll_up()
 
     return store
+
+
+@pytest.fixture
+def rolled_up(transactional_db: None) -> Callable[[], None]:
+    """rolled_up(): run the rollup now (after events sent over HTTP)."""
+
+    def run() -> None:
+        roll_up()
+
+    return run
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import os
 import random
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -132,11 +133,12 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_staff_use_the_dashboard_and_exports_in_a_browser(
-    browser_page: Any, live_server: Any, db: None
+    browser_page: Any, live_server: Any, rolled_up: Callable[[], None]
 ) -> None:
     page = browser_page
     now = timezone.now()
     expected = demo_traffic(now)
+    rolled_up()  # as the scheduler does within a minute
     User.objects.create_superuser("manager", "manager@example.org", "manager-pass-123")
 
     page.goto(f"{live_server.url}/dashboard/")

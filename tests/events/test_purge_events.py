@@ -15,7 +15,7 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(partner, live_key, helpline):
+def store(transactional_db, partner, live_key, helpline):
     """store(*timestamps) -> the ids of one display per timestamp, in order."""
 
     def make(*timestamps: datetime) -> list[int]:

@@ -28,7 +28,7 @@ def second_line(db):
 
 
 @pytest.fixture
-def traffic(partner, live_key, test_key, other_partner, helpline, second_line):
+def traffic(partner, live_key, test_key, other_partner, helpline, second_line, rolled_up):
     """Day 1: s1 sees both lines and calls the first; s2 sees the first only; s3 clicks the
     second line without a display of it. Day 2: s1 again, shown and texting. Plus test and
     other-partner traffic that must never show."""
@@ -59,6 +59,7 @@ def traffic(partner, live_key, test_key, other_partner, helpline, second_line):
         api_key=other_key,
         events=[event(helpline, "s1", DAY + timedelta(hours=9))],
     )
+    rolled_up()
 
 
 def stats(client, **params):

@@ -14,9 +14,9 @@ from events.services import purge_events_before
 class Command(BaseCommand):
     help = (
         "Delete raw events whose timestamp is more than DAYS days old (default: the "
-        "EVENTS_RETENTION_DAYS setting, 395). There is no rollup table yet: raw events are "
-        "the source of every dashboard, export and stats figure, so purged days disappear "
-        "from them too. Run it from cron, e.g. daily."
+        "EVENTS_RETENTION_DAYS setting, 395). The aggregates are brought up to date first and "
+        "kept: the dashboard, the stats API, report.csv and billing.csv answer for purged days "
+        "as before; events.csv and GET /v1/events no longer can. Run it from cron, e.g. daily."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -1,0 +1,492 @@
+"""Maintenance of the aggregates that every figure is read from (`events.metrics`).
+
+The invariant: the aggregate tables hold exactly the events covered by `RollupState.mark`.
+
+- On PostgreSQL the mark is a snapshot (`pg_current_snapshot()`, "xmin:xmax:in-progress
+  ids"), and an event is covered when the transaction that stored it (`Event.txid`) is
+  visible in that snapshot, i.e. had committed when the snapshot was taken. Ids are handed
+  out when an insert starts but become visible when it commits, in another order, so a
+  plain "id below N" would skip an insert still in flight; a snapshot names exactly the
+  ones in flight, and they are read by the next run. A long transaction elsewhere in the
+  cluster delays nothing: only its own events wait for its commit.
+- On SQLite, with one writer at a time, the mark is the first row id not covered: holding
+  the write lock, every row below MAX(id) + 1 is committed.
+- `roll_up()` (what the scheduler runs) adds the events covered by a new mark and not by
+  the stored one, and stores the new mark, in one transaction: a run that dies half-way
+  leaves nothing behind, and two runs never overlap (the state row is locked).
+- Counts (displays, clicks per method) are added per UTC quarter-hour and per day window.
+- Sessions are distinct counts, which cannot be added blindly: for each session that has
+  new events, its events of the same day windows are read back through the identity index
+  (partner, session_id, ...), and what the new events change is added: a session becomes
+  reached on a day when its first display of that day arrives, converted when it first
+  has a display and a click of the same helpline that day, whichever came first.
+- `rebuild()` recomputes a range from the raw events (after a restore or a bulk import).
+
+See docs/aggregates.md for the design and its exactness argument.
+"""
+
+import re
+import time as clock
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from events.days import Window, day_bounds, days_between, wanted_zones, windows_overlapping
+from events.models import (
+    ContactMethod,
+    DayCount,
+    DaySessionCount,
+    Event,
+    EventType,
+    KeyDay,
+    QuarterHourCount,
+    RollupState,
+    SessionZone,
+)
+from helplines.models import Helpline
+
+COUNT_COLUMNS = ["displays", *(f"clicks_{method}" for method in ContactMethod.values)]
+UTC_ZONE = ZoneInfo("UTC")
+# Rebuilds and zone backfills go a month at a time: bounded statements and parameters.
+REBUILD_CHUNK_DAYS = 31
+# The earliest instant a backfill reaches when nothing was ever purged.
+BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class RollupReport:
+    events: int = 0
+    windows: int = 0
+    zones_added: list[str] = field(default_factory=list)
+    months_closed: int = 0
+    seconds: float = 0.0
+
+
+class RollupBusy(Exception):
+    """Another run holds the rollup's lock."""
+
+
+def roll_up(*, now: datetime | None = None, wait: bool = False) -> RollupReport:
+    """Bring the aggregates up to date with every committed event; close billing months.
+
+    Raises RollupBusy when another run is in progress (it will have done the work), or
+    with `wait`, waits for it to end.
+    """
+    from events.statements import close_due_months  # statements read metrics, which read us
+
+    started = clock.monotonic()
+    report = RollupReport()
+    with transaction.atomic():
+        state = _lock_state(wait=wait)
+        report.zones_added = _cover_new_zones(state)
+        high = _current_mark()
+        if high != state.mark:
+            report.events, report.windows = _add_events(state.mark, high)
+            state.mark = high
+        state.last_run_at = now or timezone.now()
+        state.save(update_fields=["mark", "last_run_at"])
+        report.months_closed = close_due_months(now=state.last_run_at)
+    report.seconds = clock.monotonic() - started
+    return report
+
+
+def rebuild(first_day: date, last_day: date) -> RollupReport:
+    """Recompute the aggregates of the UTC days first_day..last_day from the raw events.
+
+    Idempotent. The days' windows in every zone are recomputed whole, so the raw events
+    up to 14 hours either side are read too. Brings the aggregates up to date first.
+    """
+    started = clock.monotonic()
+    report = RollupReport()
+    with transaction.atomic():
+        state = _lock_state(wait=True)
+        _cover_new_zones(state)
+        high = _current_mark()
+        if high != state.mark:
+            _add_events(state.mark, high)
+            state.mark = high
+            state.save(update_fields=["mark"])
+        zones = _covered_zones()
+        for chunk_first in list(days_between(first_day, last_day))[::REBUILD_CHUNK_DAYS]:
+            chunk_last = min(chunk_first + timedelta(days=REBUILD_CHUNK_DAYS - 1), last_day)
+            start, end = day_bounds(chunk_first, chunk_last, UTC_ZONE)
+            events, windows = _rebuild_span(start, end, zones, state.mark)
+            report.events += events
+            report.windows += windows
+    report.seconds = clock.monotonic() - started
+    return report
+
+
+def prepare_purge(cutoff: datetime) -> str:
+    """Before raw events older than `cutoff` are deleted: bring the aggregates up to date
+    and record the purge. Returns the mark whose events may be deleted (no other may)."""
+    roll_up(wait=True)
+    with transaction.atomic():
+        state = _lock_state(wait=True)
+        if state.purged_before is None or state.purged_before < cutoff:
+            state.purged_before = cutoff
+            state.save(update_fields=["purged_before"])
+        return state.mark
+
+
+def refuse_purged(first_day: date) -> datetime | None:
+    """When raw events before `first_day` (UTC, with a day's margin for other zones) were
+    purged: the instant, so that a rebuild can refuse to wipe figures it cannot recompute."""
+    state = RollupState.objects.filter(pk=1).first()
+    if state is None or state.purged_before is None:
+        return None
+    start, _ = day_bounds(first_day, first_day, UTC_ZONE)
+    return state.purged_before if start - timedelta(days=1) < state.purged_before else None
+
+
+# ---------------------------------------------------------------------------- the state
+
+
+def _lock_state(*, wait: bool = False) -> RollupState:
+    RollupState.objects.get_or_create(pk=1)
+    if connection.vendor == "postgresql":
+        state = RollupState.objects.select_for_update(skip_locked=not wait).first()
+        if state is None:
+            raise RollupBusy("Another rollup run is in progress.")
+        return state
+    # SQLite: a write first takes the database's one write lock for the whole transaction,
+    # so a second run waits here and then sees the first one's position.
+    RollupState.objects.filter(pk=1).update(mark=RollupState.objects.get(pk=1).mark)
+    return RollupState.objects.get(pk=1)
+
+
+# ---------------------------------------------------------------------------- the mark
+
+_SNAPSHOT = re.compile(r"^(\d+):(\d+):[\d,]*$")
+
+
+def _current_mark() -> str:
+    """A mark covering every event committed now."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_current_snapshot()::text")
+        else:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {_table(Event)}")
+        (mark,) = cursor.fetchone()
+    return str(mark)
+
+
+def covered(alias: str, mark: str) -> str:
+    """SQL: the event row `alias` is covered by `mark` ("" covers nothing).
+
+    The mark is inlined as a literal, checked to be a snapshot or a number first; the
+    range on `txid` lets the `event_txid` index find the rows before the visibility test.
+    """
+    if not mark:
+        return "1 = 0"
+    if connection.vendor != "postgresql":
+        return f"{alias}.id < {int(mark):d}"
+    match = _SNAPSHOT.match(mark)
+    if match is None:
+        raise ValueError(f"Not a snapshot: {mark!r}")
+    return (
+        f"({alias}.txid < {int(match[2]):d} AND ({alias}.txid < {int(match[1]):d} OR "
+        f"pg_visible_in_snapshot({alias}.txid::text::xid8, '{mark}'::pg_snapshot)))"
+    )
+
+
+def newly_covered(alias: str, low: str, high: str) -> str:
+    """SQL: the event row `alias` is covered by `high` and not by `low`."""
+    if not low:
+        return covered(alias, high)
+    if connection.vendor != "postgresql":
+        return f"({alias}.id >= {int(low):d} AND {covered(alias, high)})"
+    match = _SNAPSHOT.match(low)
+    if match is None:
+        raise ValueError(f"Not a snapshot: {low!r}")
+    # Every transaction below the old xmin was visible to the old snapshot.
+    return (
+        f"({alias}.txid >= {int(match[1]):d} AND {covered(alias, high)} "
+        f"AND NOT pg_visible_in_snapshot({alias}.txid::text::xid8, '{low}'::pg_snapshot))"
+    )
+
+
+def _covered_zones() -> list[str]:
+    return list(SessionZone.objects.order_by("name").values_list("name", flat=True))
+
+
+def _cover_new_zones(state: RollupState) -> list[str]:
+    """Start keeping session figures for zones wanted but not yet kept, from the raw events
+    still stored (the days before a purge have none in that zone)."""
+    new = sorted(wanted_zones() - set(_covered_zones()))
+    if not new:
+        return []
+    covered_from = state.purged_before or BEGINNING
+    oldest, newest, _ = _span_of(covered("e", state.mark))
+    for name in new:
+        # Only the new zone's own windows are computed; a window it shares with a zone
+        # already kept is recomputed to the same figures (the rebuild is idempotent).
+        if oldest is not None and newest is not None:
+            start = max(oldest, covered_from) - timedelta(days=1)
+            step = timedelta(days=REBUILD_CHUNK_DAYS)
+            while start <= newest:
+                windows = {
+                    window
+                    for window in windows_overlapping([name], start, start + step)
+                    if window[0] >= covered_from
+                }
+                _recompute_windows(windows, state.mark)
+                start += step
+        SessionZone.objects.create(name=name, covered_from=covered_from)
+    return new
+
+
+# ---------------------------------------------------------------------------- SQL
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _timestamp_param() -> str:
+    return "%s::timestamptz" if connection.vendor == "postgresql" else "%s"
+
+
+def _adapt(moment: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _quarter_expression() -> str:
+    if connection.vendor == "postgresql":
+        return "date_bin('15 minutes', e.\"timestamp\", TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+    # Django stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS[.ffffff]' text in UTC.
+    return (
+        "strftime('%%Y-%%m-%%d %%H:', e.\"timestamp\") || printf('%%02d:00', "
+        "(CAST(strftime('%%M', e.\"timestamp\") AS INTEGER) / 15) * 15)"
+    )
+
+
+def _utc_date_expression() -> str:
+    if connection.vendor == "postgresql":
+        return "(e.\"timestamp\" AT TIME ZONE 'UTC')::date"
+    return 'date(e."timestamp")'
+
+
+def _execute(sql: str, params: Sequence[Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _add_to(model: Any, keys: Sequence[str], values: Sequence[str], select: str) -> str:
+    """INSERT INTO model (keys + values) <select> ON CONFLICT (keys) DO UPDATE add values."""
+    table = _table(model)
+    columns = ", ".join([*keys, *values])
+    additions = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in values)
+    return (
+        f"INSERT INTO {table} ({columns}) {select} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {additions}"
+    )
+
+
+def _counts_of_new(where: str) -> str:
+    """Per-event count columns (displays, clicks per method) of the events where `where`."""
+    displays = f"SUM(CASE WHEN e.type = '{EventType.DISPLAY}' AND {where} THEN 1 ELSE 0 END)"
+    clicks = [
+        f"SUM(CASE WHEN e.contact_method = '{method}' AND {where} THEN 1 ELSE 0 END)"
+        for method in ContactMethod.values
+    ]
+    return ", ".join([displays, *clicks])
+
+
+def _add_quarters(where: str, params: Sequence[Any]) -> None:
+    """Add the events `where` (a condition on `e`) to QuarterHourCount."""
+    quarter = _quarter_expression()
+    select = (
+        f"SELECT e.partner_id, e.is_test, e.helpline_id, {quarter}, {_counts_of_new('1 = 1')} "
+        f"FROM {_table(Event)} e WHERE {where} "
+        f"GROUP BY e.partner_id, e.is_test, e.helpline_id, {quarter}"
+    )
+    keys = ["partner_id", "is_test", "helpline_id", "quarter"]
+    _execute(_add_to(QuarterHourCount, keys, COUNT_COLUMNS, select), params)
+
+
+def _add_key_days(where: str, params: Sequence[Any]) -> None:
+    """Add the events `where` (a condition on `e`) to KeyDay."""
+    day = _utc_date_expression()
+    table = _table(KeyDay)
+    latest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    _execute(
+        f"INSERT INTO {table} (partner_id, api_key_prefix, day, events, last_received_at) "
+        f"SELECT e.partner_id, e.api_key_prefix, {day}, COUNT(*), MAX(e.received_at) "
+        f"FROM {_table(Event)} e WHERE {where} "
+        f"GROUP BY e.partner_id, e.api_key_prefix, {day} "
+        f"ON CONFLICT (partner_id, api_key_prefix, day) DO UPDATE SET "
+        f"events = {table}.events + excluded.events, "
+        f"last_received_at = {latest}({table}.last_received_at, excluded.last_received_at)",
+        params,
+    )
+
+
+def _add_windows(
+    windows: Iterable[Window], source: str, source_params: Sequence[Any], new: str
+) -> int:
+    """Add day-window counts and session changes of the events `source` selects.
+
+    `source` is a FROM ... WHERE fragment over events aliased `e0`; `new` a condition on
+    `e0` telling the events being added from those already in the aggregates (which are
+    read only to know whether a session was already reached or converted that day).
+    """
+    windows = sorted(windows)
+    if not windows:
+        return 0
+    stamp = _timestamp_param()
+    values = ", ".join(f"({stamp}, {stamp})" for _ in windows)
+    window_params = [_adapt(moment) for window in windows for moment in window]
+    display, click = EventType.DISPLAY, EventType.CLICK
+    per_method = ", ".join(
+        f"SUM(CASE WHEN e.contact_method = '{method}' THEN e.is_new ELSE 0 END) AS clicks_{method}"
+        for method in ContactMethod.values
+    )
+    _execute("DROP TABLE IF EXISTS rollup_per", [])
+    # One row per (window, partner, traffic, session, helpline): whether it has a display
+    # and a click (d, c) in all and in the already counted events (d0, c0), and its new
+    # events' counts.
+    _execute(
+        f"CREATE TEMP TABLE rollup_per AS "
+        f"WITH win(ws, we) AS (VALUES {values}) "
+        f"SELECT win.ws AS ws, win.we AS we, e.partner_id AS partner_id, "
+        f"e.is_test AS is_test, e.helpline_id AS helpline_id, h.country_code AS country, "
+        f"e.session_id AS session_id, "
+        f"MAX(CASE WHEN e.type = '{display}' THEN 1 ELSE 0 END) AS d, "
+        f"MAX(CASE WHEN e.type = '{click}' THEN 1 ELSE 0 END) AS c, "
+        f"MAX(CASE WHEN e.type = '{display}' AND e.is_new = 0 THEN 1 ELSE 0 END) AS d0, "
+        f"MAX(CASE WHEN e.type = '{click}' AND e.is_new = 0 THEN 1 ELSE 0 END) AS c0, "
+        f"SUM(CASE WHEN e.type = '{display}' THEN e.is_new ELSE 0 END) AS displays, "
+        f"{per_method} "
+        f"FROM (SELECT e0.partner_id, e0.is_test, e0.helpline_id, e0.session_id, e0.type, "
+        f'e0.contact_method, e0."timestamp", CASE WHEN {new} THEN 1 ELSE 0 END AS is_new '
+        f"{source}) e "
+        f'JOIN win ON e."timestamp" >= win.ws AND e."timestamp" < win.we '
+        f"JOIN {_table(Helpline)} h ON h.id = e.helpline_id "
+        f"GROUP BY win.ws, win.we, e.partner_id, e.is_test, e.helpline_id, h.country_code, "
+        f"e.session_id",
+        [*window_params, *source_params],
+    )
+    sums = ", ".join(f"SUM({column})" for column in COUNT_COLUMNS)
+    changed = " + ".join(f"SUM({column})" for column in COUNT_COLUMNS)
+    _execute(
+        _add_to(
+            DayCount,
+            ["partner_id", "is_test", "helpline_id", "day_start", "day_end"],
+            [*COUNT_COLUMNS, "sessions_reached", "sessions_converted"],
+            f"SELECT partner_id, is_test, helpline_id, ws, we, {sums}, SUM(d - d0), "
+            f"SUM(d * c - d0 * c0) FROM rollup_per WHERE 1 = 1 "
+            f"GROUP BY partner_id, is_test, helpline_id, ws, we "
+            f"HAVING {changed} + SUM(d - d0) + SUM(d * c - d0 * c0) > 0",
+        ),
+        [],
+    )
+    # A session is reached (converted) on a day, over all helplines or over one country's,
+    # when one of its helplines there is; it changes when none was before.
+    for country in ("''", "country"):
+        group = "partner_id, is_test, ws, we" + (", country" if country == "country" else "")
+        _execute(
+            _add_to(
+                DaySessionCount,
+                ["partner_id", "is_test", "day_start", "day_end", "country"],
+                ["sessions_reached", "sessions_converted"],
+                f"SELECT partner_id, is_test, ws, we, {country}, SUM(r - r0), SUM(k - k0) "
+                f"FROM (SELECT {group}, session_id, MAX(d) AS r, MAX(d0) AS r0, "
+                f"MAX(d * c) AS k, MAX(d0 * c0) AS k0 FROM rollup_per "
+                f"GROUP BY {group}, session_id) per_session WHERE 1 = 1 "
+                f"GROUP BY {group} HAVING SUM(r - r0) + SUM(k - k0) > 0",
+            ),
+            [],
+        )
+    _execute("DROP TABLE rollup_per", [])
+    return len(windows)
+
+
+def _span_of(
+    where: str, params: Sequence[Any] = ()
+) -> tuple[datetime | None, datetime | None, int]:
+    """The oldest and newest timestamps, and the number, of the events `e` where `where`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT MIN(e."timestamp"), MAX(e."timestamp"), COUNT(*) FROM {_table(Event)} e '
+            f"WHERE {where}",
+            params,
+        )
+        first, last, count = cursor.fetchone()
+    parse = Event._meta.get_field("timestamp").to_python
+    return (parse(first) if first else None), (parse(last) if last else None), int(count)
+
+
+def _add_events(low: str, high: str) -> tuple[int, int]:
+    """Add the events covered by `high` and not by `low`; returns (events, day windows)."""
+    where = newly_covered("e", low, high)
+    first, last, count = _span_of(where)
+    if first is None or last is None:
+        return 0, 0
+    _add_quarters(where, [])
+    _add_key_days(where, [])
+    windows = windows_overlapping(_covered_zones(), first, last + timedelta(microseconds=1))
+    start, end = min(w[0] for w in windows), max(w[1] for w in windows)
+    stamp = _timestamp_param()
+    # Every event of the sessions that have new events, in the windows those touch: found
+    # through the identity index, whose first columns are (partner, session_id).
+    source = (
+        f"FROM (SELECT DISTINCT e.partner_id, e.is_test, e.session_id FROM {_table(Event)} e "
+        f"WHERE {where}) a "
+        f"JOIN {_table(Event)} e0 ON e0.partner_id = a.partner_id "
+        f"AND e0.session_id = a.session_id AND e0.is_test = a.is_test "
+        f'WHERE {covered("e0", high)} AND e0."timestamp" >= {stamp} AND e0."timestamp" < {stamp}'
+    )
+    touched = _add_windows(
+        windows, source, [_adapt(start), _adapt(end)], newly_covered("e0", low, high)
+    )
+    return count, touched
+
+
+def _recompute_windows(windows: set[Window], mark: str, *, deleted: bool = False) -> None:
+    """Recompute `windows` from the raw events covered by `mark` (`deleted`: their rows are
+    already gone)."""
+    if not windows:
+        return
+    if not deleted:
+        # Windows of one zone: their starts and ends pair up one way only (a start with a
+        # later day's end would span two days), so IN x IN names exactly these windows.
+        starts, ends = {w[0] for w in windows}, {w[1] for w in windows}
+        DayCount.objects.filter(day_start__in=starts, day_end__in=ends).delete()
+        DaySessionCount.objects.filter(day_start__in=starts, day_end__in=ends).delete()
+    start, end = min(w[0] for w in windows), max(w[1] for w in windows)
+    stamp = _timestamp_param()
+    source = (
+        f"FROM {_table(Event)} e0 WHERE {covered('e0', mark)} "
+        f'AND e0."timestamp" >= {stamp} AND e0."timestamp" < {stamp}'
+    )
+    _add_windows(windows, source, [_adapt(start), _adapt(end)], "1 = 1")
+
+
+def _rebuild_span(
+    start: datetime, end: datetime, zones: Sequence[str], mark: str
+) -> tuple[int, int]:
+    """Recompute [start, end) (UTC midnights): its quarters and key days, and every day
+    window of `zones` that overlaps it."""
+    windows = windows_overlapping(zones, start, end)
+    wide_start = min([start, *(w[0] for w in windows)])
+    wide_end = max([end, *(w[1] for w in windows)])
+    # The windows contained in the widened span are exactly those overlapping [start, end):
+    # a window lasts at least 22 hours and the margins are at most 14.
+    DayCount.objects.filter(day_start__gte=wide_start, day_end__lte=wide_end).delete()
+    DaySessionCount.objects.filter(day_start__gte=wide_start, day_end__lte=wide_end).delete()
+    QuarterHourCount.objects.filter(quarter__gte=start, quarter__lt=end).delete()
+    KeyDay.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
+    stamp = _timestamp_param()
+    where = f'{covered("e", mark)} AND e."timestamp" >= {stamp} AND e."timestamp" < {stamp}'
+    params = [_adapt(start), _adapt(end)]
+    _add_quarters(where, params)
+    _add_key_days(where, params)
+    _recompute_windows(windows, mark, deleted=True)
+    return _span_of(where, params)[2], len(windows)
