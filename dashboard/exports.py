@@ -9,7 +9,7 @@ prefixed with an apostrophe.
 import csv
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from dashboard.forms import DashboardQuery
@@ -22,6 +22,8 @@ from events.metrics import (
     iter_metric_rows,
     metric_rows,
 )
+from events.models import BillingStatement
+from events.statements import month_last_day, statement_cells, statement_row
 from helplines.models import Partner
 
 # Spreadsheets run a cell beginning with one of these as a formula (CWE-1236).
@@ -54,6 +56,11 @@ BILLING_COLUMNS = [
     "sessions_reached",
     "sessions_converted",
     "conversion_rate",
+    # "closed": the stored statement, final; "open": the figures so far, which may still
+    # move until the month is past the late-arrival window (events.statements).
+    "status",
+    "closed_at",
+    "sha256",  # of the row's first ten cells as one CSV line (events.statements.checksum)
 ]
 EVENT_COLUMNS = [
     "id",
@@ -142,14 +149,22 @@ def report_rows(query: DashboardQuery) -> Iterator[list[object]]:
 def billing_rows(month: date, partner: Partner | None) -> Iterator[list[object]]:
     """billing.csv: one row per partner (all partners, or one) for a calendar month.
 
-    The month is read in each partner's billing time zone, so partners are grouped by
-    time zone: one query per distinct billing time zone, not per partner.
+    A closed month is its stored statement, as it was closed; an open one is read live in
+    each partner's billing time zone, partners grouped by time zone: one query per distinct
+    billing time zone, not per partner.
     """
     partners = [partner] if partner else list(Partner.objects.order_by("slug"))
+    closed = {
+        statement.partner_id: statement
+        for statement in BillingStatement.objects.filter(
+            month=month, partner__in=[each.pk for each in partners]
+        )
+    }
     by_timezone: dict[str, list[Partner]] = defaultdict(list)
     for each in partners:
-        by_timezone[each.billing_timezone].append(each)
-    last_day = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        if each.pk not in closed:
+            by_timezone[each.billing_timezone].append(each)
+    last_day = month_last_day(month)
     figures: dict[int, Metrics] = {}
     for tz_name, members in by_timezone.items():
         tz = ZoneInfo(tz_name)
@@ -160,13 +175,18 @@ def billing_rows(month: date, partner: Partner | None) -> Iterator[list[object]]
             assert row.partner is not None
             figures[row.partner.id] = row.metrics
     for each in partners:
-        yield [
-            each.slug,
-            each.name,
-            f"{month:%Y-%m}",
-            each.billing_timezone,
-            *_figures(figures.get(each.pk, Metrics())),
-        ]
+        if (statement := closed.get(each.pk)) is not None:
+            closed_at = statement.closed_at.astimezone(UTC).isoformat(timespec="seconds")
+            yield [*statement_row(statement), "closed", closed_at, statement.sha256]
+            continue
+        cells = statement_cells(
+            slug=each.slug,
+            name=each.name,
+            month=month,
+            timezone=each.billing_timezone,
+            metrics=figures.get(each.pk, Metrics()),
+        )
+        yield [*cells, "open", "", ""]
 
 
 def event_rows(query: DashboardQuery) -> Iterator[list[object]]:

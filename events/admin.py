@@ -8,7 +8,7 @@ from import_export import fields, resources
 from import_export.admin import ExportMixin
 from import_export.widgets import ForeignKeyWidget
 
-from events.models import Event
+from events.models import BillingStatement, Event
 from helplines.models import Helpline, Partner
 
 
@@ -91,4 +91,44 @@ class EventAdmin(ExportMixin, admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
+
+
+@admin.register(BillingStatement)
+class BillingStatementAdmin(admin.ModelAdmin):
+    """Closed monthly statements: stored by the rollup when a month closes, never changed
+    afterwards (events.statements), so view only for everyone, superusers included."""
+
+    list_display = [
+        "month_label",
+        "partner_name",
+        "partner_slug",
+        "timezone",
+        "displays",
+        "clicks",
+        "sessions_reached",
+        "sessions_converted",
+        "closed_at",
+        "sha256",
+    ]
+    list_filter = [("partner", admin.RelatedOnlyFieldListFilter), "month"]
+    search_fields = ["=partner_slug"]
+    ordering = ["-month", "partner_slug"]
+    list_per_page = 100
+
+    @admin.display(description="month", ordering="month")
+    def month_label(self, statement: BillingStatement) -> str:
+        return f"{statement.month:%Y-%m}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: BillingStatement | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: BillingStatement | None = None
+    ) -> bool:
         return False

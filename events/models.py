@@ -277,9 +277,12 @@ class RollupState(models.Model):
 
 class BillingStatement(models.Model):
     """A partner's closed month: stored once the month is past the late-arrival window in
-    the partner's billing time zone, never changed afterwards."""
+    the partner's billing time zone, never changed afterwards.
 
-    pk = models.CompositePrimaryKey("partner", "month")
+    One row per partner and month: a small table, replicated whole (a reference table)
+    rather than distributed by partner, so it keeps a plain id, which the admin needs.
+    """
+
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="statements")
     month = models.DateField(help_text="First day of the month.")
     # The partner's slug, name and zone as they were when the month closed: the statement,
@@ -296,6 +299,9 @@ class BillingStatement(models.Model):
 
     class Meta:
         ordering = ["-month", "partner_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "month"], name="statement_one_per_month")
+        ]
 
     def __str__(self) -> str:
         return f"{self.partner_id} {self.month:%Y-%m}"

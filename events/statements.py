@@ -115,7 +115,8 @@ def close_due_months(*, now: datetime) -> int:
         else:
             start = partner.created_at.astimezone(tz).date()
             if partner.pk in first_events:
-                start = min(start, first_events[partner.pk])
+                # KeyDay days are UTC days: the local day may be the one before.
+                start = min(start, first_events[partner.pk] - timedelta(days=1))
             month = start.replace(day=1)
         while closes_at(month, tz) <= now:
             if not session_days(tz, month, month_last_day(month)):

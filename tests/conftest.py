@@ -116,7 +116,9 @@ Send = Callable[..., None]
 @pytest.fixture
 def send(transactional_db: None) -> Send:
     """send(key, helpline, session, when, method="") stores one display (or a click), then
-    runs the rollup as the scheduler would, so that every figure includes it.
+    runs the rollup as the scheduler would right after it arrived (its clock at `when`, so
+    billing months close as they would have then, not by today's date), so that every
+    figure includes it.
 
     Transactional: on PostgreSQL the rollup reads only committed events (events.rollup).
     """
@@ -138,7 +140,7 @@ def send(transactional_db: None) -> Send:
                 )
             ],
         )
-        roll_up()
+        roll_up(now=when)
 
     return store
 

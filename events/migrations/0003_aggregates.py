@@ -16,22 +16,17 @@ class Migration(migrations.Migration):
             name="BillingStatement",
             fields=[
                 (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
                     "partner",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="statements",
                         to="helplines.partner",
-                    ),
-                ),
-                (
-                    "pk",
-                    models.CompositePrimaryKey(
-                        "partner",
-                        "month",
-                        blank=True,
-                        editable=False,
-                        primary_key=True,
-                        serialize=False,
                     ),
                 ),
                 ("month", models.DateField(help_text="First day of the month.")),
@@ -52,6 +47,11 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["-month", "partner_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("partner", "month"), name="statement_one_per_month"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(

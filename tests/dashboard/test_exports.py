@@ -203,6 +203,9 @@ def test_billing_reads_the_month_in_each_partners_time_zone(
             "sessions_reached": "1",
             "sessions_converted": "0",
             "conversion_rate": "0.0000",
+            "status": "open",
+            "closed_at": "",
+            "sha256": "",
         },
         {
             "partner": "beacon",
@@ -215,6 +218,9 @@ def test_billing_reads_the_month_in_each_partners_time_zone(
             "sessions_reached": "1",
             "sessions_converted": "1",
             "conversion_rate": "1.0000",
+            "status": "open",
+            "closed_at": "",
+            "sha256": "",
         },
     ]
     _, only_beacon = download(
