@@ -15,6 +15,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PORT ?= 8000
+# Seconds between two runs of the rollup under `make run`: new events reach the figures
+# within this time plus one run.
+ROLLUP_EVERY ?= 20
 VENV := .venv
 PY := $(VENV)/bin/python
 # Rewritten whenever a requirements file changes, so packages are re-installed only then.
@@ -94,9 +97,14 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
+# The figures are read from aggregates: `run` keeps them fresh beside the server, as cron
+# or a long-running `rollup_events --every` does in production (README, "Operations").
 run: seed
 	@$(PY) manage.py shell --no-imports -c "$$ENSURE_SUPERUSER_PY"
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (dashboard /dashboard/, admin /admin/, API docs /v1/docs/)"
+	@echo "Rolling up new events every $(ROLLUP_EVERY) s in the background (rollup_events --every)."
+	@$(PY) manage.py rollup_events --every $(ROLLUP_EVERY) & rollup=$$!; \
+	trap 'kill $$rollup 2>/dev/null || true' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 superuser: migrate

@@ -220,9 +220,6 @@ METRICS_TIME_ZONES = env.list(
         "Pacific/Auckland",
     ],
 )
-# Seconds between two runs of `rollup_events --every` (make run uses it); figures are at
-# most this old plus one run.
-ROLLUP_INTERVAL_SECONDS = env.int("ROLLUP_INTERVAL_SECONDS", default=20)
 # Hours after the late-arrival window before a month's billing statement closes: the
 # margin for events validated just before the window ended and committed just after.
 BILLING_CLOSE_MARGIN_HOURS = env.int("BILLING_CLOSE_MARGIN_HOURS", default=1)

@@ -22,6 +22,7 @@ from events.metrics import (
     key_usage,
     last_event_received,
     metric_rows,
+    session_zone_names,
     totals,
 )
 from events.models import ContactMethod
@@ -101,6 +102,9 @@ def performance(query: DashboardQuery) -> dict[str, Any]:
         ),
     )
     return {
+        # Sessions are distinct counts kept per day of the zones in `session_zones`: in
+        # another zone the page says so instead of showing an approximation.
+        "session_zones": None if current.sessions_reached is not None else session_zone_names(),
         "query": query,
         "previous_query": previous_query,
         "totals": current,

@@ -276,6 +276,11 @@ def session_days(tz: ZoneInfo, first_day: date, last_day: date) -> bool:
     return _kept_zones[name] <= start
 
 
+def session_zone_names() -> list[str]:
+    """The time zones whose calendar days have session figures, by name."""
+    return list(SessionZone.objects.order_by("name").values_list("name", flat=True))
+
+
 def forget_kept_zones() -> None:
     """For tests, which empty the tables between them."""
     _kept_zones.clear()

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.templatetags.dashboard_format import EMPTY
 from helplines.models import Helpline, Partner, PartnerAPIKey
 from helplines.services import issue_key
 from tests.conftest import Send
@@ -279,3 +280,20 @@ def test_partner_change_page_in_the_admin_shows_its_ctr_chart_and_exports(
     assert 'src="/dashboard/partners/acme/ctr.svg"' in html
     assert "/dashboard/export/report.csv?range=30d&amp;partner=acme" in html
     assert "/dashboard/export/billing.csv?month=" in html
+
+
+def test_a_zone_without_day_figures_shows_no_session_figure_and_says_why(
+    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+) -> None:
+    send(live_key[0], helpline, "s1", datetime(2026, 11, 10, 12, tzinfo=UTC))
+    send(live_key[0], helpline, "s1", datetime(2026, 11, 10, 12, 1, tzinfo=UTC), "sms")
+
+    kept = staff_client.get("/dashboard/", NOV).content.decode()
+    elsewhere = staff_client.get("/dashboard/", NOV | {"tz": "America/Caracas"}).content.decode()
+
+    assert 'id="sessions-unavailable"' not in kept
+    assert kpi(kept, "sessions-reached") == "1"
+    assert 'id="sessions-unavailable"' in elsewhere
+    assert "They are not available for America/Caracas" in elsewhere
+    assert kpi(elsewhere, "displays") == "1" and kpi(elsewhere, "clicks") == "1"
+    assert kpi(elsewhere, "sessions-reached") == kpi(elsewhere, "conversion-rate") == EMPTY

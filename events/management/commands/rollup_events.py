@@ -45,21 +45,25 @@ class Command(BaseCommand):
             )
             return
         if every is None:
-            self._run_once()
+            self._run_once(quiet=False)
             return
         while True:
             try:
-                self._run_once()
+                self._run_once(quiet=True)
             except DatabaseError as exc:  # the database restarts: try again next time
                 self.stderr.write(f"Rollup failed, retrying in {every:g} s: {exc}")
             close_old_connections()
             time.sleep(every)
 
-    def _run_once(self) -> None:
+    def _run_once(self, *, quiet: bool) -> None:
+        """One run; `quiet` (a loop) reports only runs that found something to do."""
         try:
             report: RollupReport = roll_up()
         except RollupBusy:
-            self.stdout.write("Another rollup run is in progress; nothing done.")
+            if not quiet:
+                self.stdout.write("Another rollup run is in progress; nothing done.")
+            return
+        if quiet and not (report.events or report.zones_added or report.months_closed):
             return
         zones = f", started keeping {', '.join(report.zones_added)}" if report.zones_added else ""
         closed = f", closed {report.months_closed} billing months" if report.months_closed else ""

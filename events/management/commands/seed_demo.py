@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from events import demo
+from events.rollup import roll_up
 
 
 class Command(BaseCommand):
@@ -33,6 +34,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Events: {result.events_created} created over {result.hours_seeded} new hours, "
             f"{result.events_duplicate} already stored."
+        )
+        rolled = roll_up(wait=True)
+        self.stdout.write(
+            f"Aggregates: {rolled.events} events rolled up in {rolled.seconds:.1f} s "
+            "(rollup_events keeps them fresh)."
         )
         self.stdout.write(
             "Demo partner keys are not shown. To call the API, create a partner of your own: "
