@@ -18,7 +18,7 @@ from events.metrics import (
     Dimension,
     EventFilter,
     Metrics,
-    format_ratio,
+    figure_cells,
     iter_metric_rows,
     metric_rows,
 )
@@ -117,17 +117,6 @@ def _one_line(value: str) -> str:
     return " ".join(value.split())
 
 
-def _figures(metrics: Metrics) -> list[object]:
-    return [
-        metrics.displays,
-        metrics.clicks,
-        format_ratio(metrics.ctr),
-        metrics.sessions_reached,
-        metrics.sessions_converted,
-        format_ratio(metrics.conversion_rate),
-    ]
-
-
 def report_rows(query: DashboardQuery) -> Iterator[list[object]]:
     """report.csv: one row per day x partner x helpline with events, in that order."""
     rows = iter_metric_rows(
@@ -141,7 +130,7 @@ def report_rows(query: DashboardQuery) -> Iterator[list[object]]:
             row.helpline.public_id,
             row.helpline.name,
             row.helpline.country_code,
-            *_figures(row.metrics),
+            *figure_cells(row.metrics),
             *(row.metrics.clicks_by_method[method] for method in CONTACT_METHODS),
         ]
 

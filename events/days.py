@@ -16,6 +16,7 @@ from django.conf import settings
 from helplines.models import Partner
 
 Window = tuple[datetime, datetime]
+UTC_ZONE = ZoneInfo("UTC")
 QUARTER = timedelta(minutes=15)
 
 

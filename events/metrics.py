@@ -35,8 +35,16 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils.dateparse import parse_date, parse_datetime
 
-from events.days import ceil_quarter, day_bounds, days_between, floor_quarter, local_days
+from events.days import (
+    UTC_ZONE,
+    ceil_quarter,
+    day_bounds,
+    days_between,
+    floor_quarter,
+    local_days,
+)
 from events.models import (
+    COUNT_COLUMNS,
     ContactMethod,
     DayCount,
     DaySessionCount,
@@ -51,7 +59,6 @@ from helplines.models import PartnerAPIKey
 __all__ = ["day_bounds"]  # re-exported: callers build day ranges next to their figures
 
 CONTACT_METHODS: tuple[str, ...] = tuple(ContactMethod.values)
-UTC_ZONE = ZoneInfo("UTC")
 
 
 class Dimension(StrEnum):
@@ -79,6 +86,19 @@ def format_ratio(value: Decimal | None) -> str:
     if value is None:
         return ""
     return str(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+
+
+def figure_cells(metrics: "Metrics") -> list[object]:
+    """displays, clicks, ctr, sessions_reached, sessions_converted, conversion_rate: the
+    figures as every CSV writes them (report.csv, billing.csv and its checksum)."""
+    return [
+        metrics.displays,
+        metrics.clicks,
+        format_ratio(metrics.ctr),
+        metrics.sessions_reached,
+        metrics.sessions_converted,
+        format_ratio(metrics.conversion_rate),
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -288,7 +308,6 @@ def forget_kept_zones() -> None:
 
 # ------------------------------------------------------------------ reading the aggregates
 
-COUNT_COLUMNS = ("displays", *(f"clicks_{method}" for method in CONTACT_METHODS))
 
 
 class _Grain(StrEnum):

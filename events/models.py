@@ -137,7 +137,7 @@ class RefusedEventCount(models.Model):
 
 
 class EventCounts(models.Model):
-    """Displays and clicks per contact method of one group of events."""
+    """Displays and clicks per contact method of one group of events (COUNT_COLUMNS)."""
 
     displays = models.PositiveBigIntegerField(default=0)
     clicks_phone = models.PositiveBigIntegerField(default=0)
@@ -150,6 +150,10 @@ class EventCounts(models.Model):
 
     class Meta:
         abstract = True
+
+
+# The count columns of every aggregate table, in this order.
+COUNT_COLUMNS = ("displays", *(f"clicks_{method}" for method in ContactMethod.values))
 
 
 class QuarterHourCount(EventCounts):

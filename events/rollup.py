@@ -31,13 +31,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from events.days import Window, day_bounds, days_between, wanted_zones, windows_overlapping
+from events.days import (
+    UTC_ZONE,
+    Window,
+    day_bounds,
+    days_between,
+    wanted_zones,
+    windows_overlapping,
+)
 from events.models import (
+    COUNT_COLUMNS,
     ContactMethod,
     DayCount,
     DaySessionCount,
@@ -50,8 +57,6 @@ from events.models import (
 )
 from helplines.models import Helpline
 
-COUNT_COLUMNS = ["displays", *(f"clicks_{method}" for method in ContactMethod.values)]
-UTC_ZONE = ZoneInfo("UTC")
 # Rebuilds and zone backfills go a month at a time: bounded statements and parameters.
 REBUILD_CHUNK_DAYS = 31
 # The earliest instant a backfill reaches when nothing was ever purged.

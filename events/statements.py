@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import Min
 
 from events.days import day_bounds
-from events.metrics import EventFilter, Metrics, format_ratio, session_days, totals
+from events.metrics import EventFilter, Metrics, figure_cells, session_days, totals
 from events.models import BillingStatement, KeyDay
 from helplines.models import Partner
 
@@ -52,18 +52,7 @@ def statement_cells(
     *, slug: str, name: str, month: date, timezone: str, metrics: Metrics
 ) -> list[object]:
     """The cells of a statement row in billing.csv (the part its SHA-256 covers)."""
-    return [
-        slug,
-        name,
-        f"{month:%Y-%m}",
-        timezone,
-        metrics.displays,
-        metrics.clicks,
-        format_ratio(metrics.ctr),
-        metrics.sessions_reached,
-        metrics.sessions_converted,
-        format_ratio(metrics.conversion_rate),
-    ]
+    return [slug, name, f"{month:%Y-%m}", timezone, *figure_cells(metrics)]
 
 
 def checksum(cells: list[object]) -> str:
