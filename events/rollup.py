@@ -27,7 +27,7 @@ See docs/aggregates.md for the design and its exactness argument.
 
 import re
 import time as clock
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -341,13 +341,18 @@ def _add_windows(
     `source` is a FROM ... WHERE fragment over events aliased `e0`; `new` a condition on
     `e0` telling the events being added from those already in the aggregates (which are
     read only to know whether a session was already reached or converted that day).
+    A day of windows at a time (`_window_days`): each event is compared with the few
+    windows around it, not with every window of a month, and the work table holds about
+    one day of events whatever the range.
     """
     windows = sorted(windows)
-    if not windows:
-        return 0
+    for day in _window_days(windows):
+        _add_window_day(day, source, source_params, new)
+    return len(windows)
+
+
+def _add_window_day(day: list[Window], source: str, source_params: Sequence[Any], new: str) -> None:
     stamp = _timestamp_param()
-    values = ", ".join(f"({stamp}, {stamp})" for _ in windows)
-    window_params = [_adapt(moment) for window in windows for moment in window]
     display, click = EventType.DISPLAY, EventType.CLICK
     per_method = ", ".join(
         f"SUM(CASE WHEN e.contact_method = '{method}' THEN e.is_new ELSE 0 END) AS clicks_{method}"
@@ -357,10 +362,9 @@ def _add_windows(
     # One row per (window, partner, traffic, session, helpline): whether it has a display
     # and a click (d, c) in all and in the already counted events (d0, c0), and its new
     # events' counts.
-    _execute(
-        f"CREATE TEMP TABLE rollup_per AS "
-        f"WITH win(ws, we) AS (VALUES {values}) "
-        f"SELECT win.ws AS ws, win.we AS we, e.partner_id AS partner_id, "
+    values = ", ".join(f"({stamp}, {stamp})" for _ in day)
+    select = (
+        f"SELECT win.column1 AS ws, win.column2 AS we, e.partner_id AS partner_id, "
         f"e.is_test AS is_test, e.helpline_id AS helpline_id, h.country_code AS country, "
         f"e.session_id AS session_id, "
         f"MAX(CASE WHEN e.type = '{display}' THEN 1 ELSE 0 END) AS d, "
@@ -372,12 +376,20 @@ def _add_windows(
         f"FROM (SELECT e0.partner_id, e0.is_test, e0.helpline_id, e0.session_id, e0.type, "
         f'e0.contact_method, e0."timestamp", CASE WHEN {new} THEN 1 ELSE 0 END AS is_new '
         f"{source}) e "
-        f'JOIN win ON e."timestamp" >= win.ws AND e."timestamp" < win.we '
+        f"JOIN (VALUES {values}) win "
+        f'ON e."timestamp" >= win.column1 AND e."timestamp" < win.column2 '
         f"JOIN {_table(Helpline)} h ON h.id = e.helpline_id "
-        f"GROUP BY win.ws, win.we, e.partner_id, e.is_test, e.helpline_id, h.country_code, "
-        f"e.session_id",
-        [*window_params, *source_params],
+        f'WHERE e."timestamp" >= {stamp} AND e."timestamp" < {stamp} '
+        f"GROUP BY win.column1, win.column2, e.partner_id, e.is_test, e.helpline_id, "
+        f"h.country_code, e.session_id"
     )
+    params = [  # in the order of their placeholders in `select`
+        *source_params,
+        *(_adapt(moment) for window in day for moment in window),
+        _adapt(day[0][0]),
+        _adapt(max(window[1] for window in day)),
+    ]
+    _execute("CREATE TEMP TABLE rollup_per AS " + select, params)
     sums = ", ".join(f"SUM({column})" for column in COUNT_COLUMNS)
     changed = " + ".join(f"SUM({column})" for column in COUNT_COLUMNS)
     _execute(
@@ -410,7 +422,6 @@ def _add_windows(
             [],
         )
     _execute("DROP TABLE rollup_per", [])
-    return len(windows)
 
 
 def _span_of(
@@ -428,6 +439,18 @@ def _span_of(
     return (parse(first) if first else None), (parse(last) if last else None), int(count)
 
 
+def _window_days(windows: list[Window]) -> Iterator[list[Window]]:
+    """`windows` (sorted) in groups whose starts lie within one day of each other."""
+    group: list[Window] = []
+    for window in windows:
+        if group and window[0] >= group[0][0] + timedelta(days=1):
+            yield group
+            group = []
+        group.append(window)
+    if group:
+        yield group
+
+
 def _add_events(low: str, high: str) -> tuple[int, int]:
     """Add the events covered by `high` and not by `low`; returns (events, day windows)."""
     where = newly_covered("e", low, high)
@@ -437,6 +460,11 @@ def _add_events(low: str, high: str) -> tuple[int, int]:
     _add_quarters(where, [])
     _add_key_days(where, [])
     windows = windows_overlapping(_covered_zones(), first, last + timedelta(microseconds=1))
+    if not low:
+        # The first run: the day tables are empty and every event is new, so there is no
+        # session to look back at; the windows are computed straight from the events.
+        _recompute_windows(windows, high, deleted=True)
+        return count, len(windows)
     start, end = min(w[0] for w in windows), max(w[1] for w in windows)
     stamp = _timestamp_param()
     # Every event of the sessions that have new events, in the windows those touch: found
