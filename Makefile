@@ -2,6 +2,7 @@
 #
 #   make run       install, migrate, seed the demo, ensure a staff login, serve on 127.0.0.1:$PORT
 #   make test      the whole test suite (DATABASE_URL selects the database; unset = SQLite)
+#   make serve     production: migrate, collectstatic, gunicorn (settings from the environment)
 #   make lint      ruff check, ruff format --check, mypy
 #   make screenshots  with `make run` serving: refresh docs/screenshots/ from the demo
 #   make install   create .venv (Python >= 3.12) and install requirements-dev.txt
@@ -62,7 +63,7 @@ else:
 endef
 export ENSURE_SUPERUSER_PY
 
-.PHONY: help install run test lint screenshots superuser migrate seed clean-venv
+.PHONY: help install run serve test lint screenshots superuser migrate seed clean-venv
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -106,6 +107,14 @@ run: seed
 	@$(PY) manage.py rollup_events --every $(ROLLUP_EVERY) & rollup=$$!; \
 	trap 'kill $$rollup 2>/dev/null || true' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# Production serving (README, "Production"): nothing is supplied here, the environment
+# sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, and gunicorn's HOST, PORT and
+# WEB_CONCURRENCY (config/gunicorn.py).
+serve: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	exec $(PY) -m gunicorn --config config/gunicorn.py config.wsgi
 
 superuser: migrate
 	@RESET_PASSWORD=1 $(PY) manage.py shell --no-imports -c "$$ENSURE_SUPERUSER_PY"

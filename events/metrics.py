@@ -309,7 +309,6 @@ def forget_kept_zones() -> None:
 # ------------------------------------------------------------------ reading the aggregates
 
 
-
 class _Grain(StrEnum):
     """Where a group's session figures come from."""
 
