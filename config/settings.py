@@ -92,6 +92,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A cache that does not answer must not hold a request for long: api/cache.py goes on
+    # without it (a query string on CACHE_URL can set other values).
+    _redis_options = CACHES["default"].setdefault("OPTIONS", {})
+    _redis_options.setdefault("socket_connect_timeout", 0.25)
+    _redis_options.setdefault("socket_timeout", 0.25)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

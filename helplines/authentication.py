@@ -8,13 +8,13 @@ Revoked or expired key, or inactive partner: 403.
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from api import cache as shared_cache
 from helplines.models import Partner, PartnerAPIKey
 
 AUTHORIZATION_SCHEMES = ("bearer", "api-key")
@@ -74,17 +74,17 @@ def _key_by_prefix(prefix: str) -> PartnerAPIKey | None:
     through `helplines.services.revoke_keys` forgets it at once; other changes to a key or
     its partner (expiry, deactivation) are seen within API_KEY_CACHE_SECONDS.
     """
-    api_key = cache.get(_cache_key(prefix))
+    api_key = shared_cache.get(_cache_key(prefix))
     if api_key is None:
         # The prefix is unique and indexed; the partner comes along for the checks.
         api_key = PartnerAPIKey.objects.select_related("partner").filter(prefix=prefix).first()
         if api_key is not None and settings.API_KEY_CACHE_SECONDS > 0:
-            cache.set(_cache_key(prefix), api_key, settings.API_KEY_CACHE_SECONDS)
+            shared_cache.set(_cache_key(prefix), api_key, settings.API_KEY_CACHE_SECONDS)
     return api_key
 
 
 def forget_keys(prefixes: list[str]) -> None:
-    cache.delete_many([_cache_key(prefix) for prefix in prefixes])
+    shared_cache.delete_many(_cache_key(prefix) for prefix in prefixes)
 
 
 class PartnerKeyAuthentication(BaseAuthentication):
