@@ -435,7 +435,13 @@ def _span_of(
             params,
         )
         first, last, count = cursor.fetchone()
-    parse = Event._meta.get_field("timestamp").to_python
+    field = Event._meta.get_field("timestamp")
+
+    def parse(value: Any) -> datetime:
+        # SQLite hands the text back, naive in UTC; PostgreSQL an aware datetime.
+        moment = field.to_python(value)
+        return moment.replace(tzinfo=UTC) if timezone.is_naive(moment) else moment
+
     return (parse(first) if first else None), (parse(last) if last else None), int(count)
 
 

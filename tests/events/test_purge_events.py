@@ -14,6 +14,12 @@ from events.services import NewEvent, record_events
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def short_late_window(settings):
+    """A one-day late-arrival window: purges of a few days are allowed (more than 2)."""
+    settings.EVENTS_LATE_ARRIVAL_DAYS = 1
+
+
 @pytest.fixture
 def store(transactional_db, partner, live_key, helpline):
     """store(*timestamps) -> the ids of one display per timestamp, in order."""
@@ -95,6 +101,18 @@ def test_days_below_one_are_refused(store, days):
     store(NOW - timedelta(days=400))
 
     with pytest.raises(CommandError, match="--older-than must be at least 1 day"):
+        purge("--older-than", days)
+
+    assert Event.objects.count() == 1
+
+
+@pytest.mark.parametrize("days", ["2", "1"])
+def test_days_still_open_to_late_events_are_refused(store, days):
+    # A purged day's late events would find no earlier events of their sessions to count
+    # them once against: the window (1 day here) and a day's margin stay.
+    store(NOW - timedelta(days=400))
+
+    with pytest.raises(CommandError, match="--older-than must be more than 2 days"):
         purge("--older-than", days)
 
     assert Event.objects.count() == 1

@@ -39,6 +39,14 @@ class Command(BaseCommand):
             days = settings.EVENTS_RETENTION_DAYS
         if days < 1:
             raise CommandError("--older-than must be at least 1 day.")
+        # Events of a purged day could still arrive within the late-arrival window, and the
+        # rollup reads a session's earlier events of the day to count it once: they must
+        # still be there. A day's margin covers the time zones' days around the UTC one.
+        if days <= settings.EVENTS_LATE_ARRIVAL_DAYS + 1:
+            raise CommandError(
+                f"--older-than must be more than {settings.EVENTS_LATE_ARRIVAL_DAYS + 1} days: "
+                "events of younger days may still arrive (EVENTS_LATE_ARRIVAL_DAYS, plus a day)."
+            )
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1.")
         cutoff = timezone.now() - timedelta(days=days)
