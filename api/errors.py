@@ -8,16 +8,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from api.exceptions import ServiceUnavailable
+from api.exceptions import RequestTooLarge, ServiceUnavailable
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
+    error: dict[str, Any] = {"code": code, "message": _encodable(message)}
     if fields is not None:
         error["fields"] = fields
     return {"error": error}
@@ -31,9 +32,9 @@ def field_errors(detail: Any) -> dict[str, Any]:
     for name, errors in detail.items():
         if isinstance(errors, dict):
             for inner, inner_errors in field_errors(errors).items():
-                fields[f"{name}.{inner}"] = inner_errors
+                fields[f"{_encodable(name)}.{inner}"] = inner_errors
         else:
-            fields[name] = _error_list(errors)
+            fields[_encodable(name)] = _error_list(errors)
     return fields
 
 
@@ -47,8 +48,22 @@ def _error_list(errors: Any) -> list[dict[str, str]]:
             for inner in field_errors(error).values():
                 flat.extend(inner)
         else:
-            flat.append({"code": getattr(error, "code", "invalid"), "message": str(error)})
+            flat.append(
+                {"code": getattr(error, "code", "invalid"), "message": _encodable(str(error))}
+            )
     return flat
+
+
+def _encodable(text: str) -> str:
+    """`text` with any lone surrogate written as its escape (`\\ud800`).
+
+    JSON may carry `"\\ud800"`, and an unknown field's name or a refused choice is
+    echoed in the error, but no UTF-8 encoder (the renderer's included) takes a lone
+    surrogate: the error must not fail to render.
+    """
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def validation_error_body(detail: Any) -> dict[str, Any]:
@@ -74,6 +89,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ParseError(
+            f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query parameters."
+        )
+    elif isinstance(exc, SuspiciousOperation):  # Django refusing the request: a 400 there too
+        exc = exceptions.ParseError("The request cannot be read.")
 
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.schema import ErrorDetailSerializer
+from events.serializers import MAX_UNKNOWN_FIELDS_NAMED
 
 
 @extend_schema_field(
@@ -66,7 +67,7 @@ class BatchRequestSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {
                         name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
-                        for name in sorted(unknown)
+                        for name in sorted(unknown)[:MAX_UNKNOWN_FIELDS_NAMED]
                     }
                 )
         return super().to_internal_value(data)

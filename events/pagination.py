@@ -79,9 +79,14 @@ class EventCursorPagination(BasePagination):
         raw = request.query_params.get("page_size")
         if raw is None:
             return DEFAULT_PAGE_SIZE
-        if not raw.isdigit() or int(raw) < 1:
+        # ASCII digits only ("²" is a digit to str.isdigit(), not to int()); compared by
+        # length first, so that int() never converts thousands of digits.
+        digits = raw.lstrip("0")
+        if not (raw.isascii() and raw.isdigit()) or not digits:
             raise _invalid("page_size", "Must be a positive integer.")
-        return min(int(raw), MAX_PAGE_SIZE)
+        if len(digits) > len(str(MAX_PAGE_SIZE)):
+            return MAX_PAGE_SIZE
+        return min(int(digits), MAX_PAGE_SIZE)
 
     @staticmethod
     def _encode(row: Any) -> str:

@@ -1,6 +1,6 @@
 """GET /v1/events/stats: a partner's own figures, from the one metrics module (SPEC §3.2)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,10 @@ GROUPINGS = {
     "contact_method": Dimension.CONTACT_METHOD,
 }
 MAX_RANGE_DAYS = 400
+# Figures are read by calendar days of `timezone`, and a day past the last: near year 1
+# or year 9999 such days do not exist in every zone.
+EARLIEST = datetime(1, 1, 3, tzinfo=UTC)
+LATEST = datetime(9999, 12, 29, tzinfo=UTC)
 
 
 class StatsQuerySerializer(serializers.Serializer):
@@ -54,6 +58,12 @@ class StatsQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs["start_time"], attrs["end_time"]
+        for name in ("start_time", "end_time"):
+            if not EARLIEST <= attrs[name] <= LATEST:
+                message = f"Must be between {EARLIEST.date()} and {LATEST.date()}."
+                raise serializers.ValidationError(
+                    {name: [serializers.ErrorDetail(message, code="invalid")]}
+                )
         if end <= start:
             raise serializers.ValidationError(
                 {"end_time": [serializers.ErrorDetail("Must be after start_time.", code="invalid")]}

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.errors import validation_error_body
-from api.schema import AUTH_ERRORS, BODY_ERRORS, THROTTLED, UNAVAILABLE
+from api.schema import AUTH_ERRORS, BODY_ERRORS, CONTENT_ENCODING, THROTTLED, UNAVAILABLE
 from events.batch import BatchRequestSerializer, BatchResponseSerializer
 from events.filters import EventFilter
 from events.models import Event, EventType
@@ -61,6 +61,7 @@ def _single_schema(
         summary=summary,
         description=description + RULES,
         request=request_serializer,
+        parameters=[CONTENT_ENCODING],
         responses={
             201: OpenApiResponse(EventSerializer, description="Stored."),
             200: OpenApiResponse(
@@ -117,9 +118,10 @@ class EventIngestViewSet(viewsets.GenericViewSet):
             "the same rules; valid events are stored even when others are rejected. The answer "
             "has one result per event, in order: `created` or `duplicate` with the event's "
             "`id`, or `rejected` with the error. An empty batch or more than 1,000 events is a "
-            "400; a body over 1 MB a 413.\n" + RULES
+            "400; a body over 1 MB (decompressed, with `Content-Encoding: gzip`) a 413.\n" + RULES
         ),
         request=BatchRequestSerializer,
+        parameters=[CONTENT_ENCODING],
         responses={
             200: OpenApiResponse(
                 BatchResponseSerializer,
@@ -245,7 +247,7 @@ def _batch_item_error(item: Any) -> dict[str, Any] | None:
         return validation_error_body(
             {"type": [serializers.ErrorDetail("This field is required.", code="required")]}
         )["error"]
-    if event_type not in INCOMING_SERIALIZERS:
+    if not isinstance(event_type, str) or event_type not in INCOMING_SERIALIZERS:
         return validation_error_body(
             {
                 "type": [

@@ -55,7 +55,9 @@ def find_key(raw_key: str) -> PartnerAPIKey | None:
     the lookup of the key row is cached.
     """
     prefix, dot, _ = raw_key.partition(".")
-    if not dot or len(prefix) != PREFIX_LENGTH:
+    # Prefixes are ASCII letters and digits: anything else (a NUL, which PostgreSQL refuses
+    # in a query) names no key, without a query.
+    if not dot or len(prefix) != PREFIX_LENGTH or not (prefix.isascii() and prefix.isalnum()):
         return None
     api_key = _key_by_prefix(prefix)
     if api_key is None or not api_key.is_valid(raw_key):

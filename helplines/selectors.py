@@ -1,8 +1,9 @@
 """Named reads of the directory."""
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -17,10 +18,26 @@ from helplines.quota import window_floor
 _pk_by_public_id: dict[str, int] = {}
 _PK_CACHE_LIMIT = 100_000
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def could_be_public_id(value: object) -> TypeGuard[str]:
+    """Whether `value` could be a helpline's public id, asked before looking it up.
+
+    A value the column cannot hold matches nothing, and must not reach the query:
+    PostgreSQL refuses a NUL character in text, and no driver can encode a lone surrogate
+    (JSON's `"\\ud800"`), so the lookup would fail instead of finding no helpline.
+    """
+    return (
+        isinstance(value, str)
+        and "\x00" not in value
+        and (value.isascii() or _SURROGATE.search(value) is None)
+    )
+
 
 def helpline_pks_by_public_id(public_ids: Iterable[object]) -> dict[str, int]:
     """public id -> primary key for each of `public_ids` in the directory, active or not."""
-    wanted = {value for value in public_ids if isinstance(value, str)}
+    wanted = {value for value in public_ids if could_be_public_id(value)}
     found = {pid: _pk_by_public_id[pid] for pid in wanted if pid in _pk_by_public_id}
     missing = wanted - found.keys()
     if missing:

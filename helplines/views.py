@@ -18,7 +18,12 @@ from helplines.authentication import request_partner
 from helplines.filters import HelplineFilter
 from helplines.models import Helpline, Topic
 from helplines.quota import QuotaState
-from helplines.selectors import active_helplines, directory_countries, directory_topics
+from helplines.selectors import (
+    active_helplines,
+    could_be_public_id,
+    directory_countries,
+    directory_topics,
+)
 from helplines.serializers import (
     CountryListSerializer,
     HelplineListSerializer,
@@ -128,6 +133,11 @@ class HelplineViewSet(
 
     def get_queryset(self) -> QuerySet[Helpline]:
         return active_helplines()
+
+    def get_object(self) -> Helpline:
+        if not could_be_public_id(self.kwargs[self.lookup_url_kwarg]):
+            raise exceptions.NotFound()  # an id no helpline can have, e.g. holding a NUL
+        return super().get_object()
 
     @_schema(
         "List active helplines",

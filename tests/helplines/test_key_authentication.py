@@ -175,3 +175,10 @@ def test_partner_deactivation_is_seen_within_the_cache_lifetime(body, live_key, 
     partner.save()
 
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 403
+
+
+def test_a_key_whose_prefix_is_not_letters_and_digits_is_unknown(api_client) -> None:
+    # A NUL would reach PostgreSQL as a query parameter, which refuses it with an error.
+    response = api_client("ab\x00defgh.0123456789abcdef").get("/v1/topics")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
