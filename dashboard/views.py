@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from dashboard import exports, pages
-from dashboard.forms import BillingForm, DashboardFilterForm, DashboardQuery
+from dashboard.forms import BillingForm, DashboardFilterForm
 from helplines.models import Partner
 
 # Staff see the dashboard when they may view events: superusers, and the Analysts group.
@@ -96,19 +96,14 @@ def report_csv(request: HttpRequest) -> HttpResponseBase:
         request,
         name="report",
         title="Throughline report: displays, clicks and sessions per day, partner and helpline",
-        header=exports.REPORT_COLUMNS,
-        rows_for=exports.report_rows,
+        write=exports.report_csv,
     )
 
 
 @dashboard_view
 def events_csv(request: HttpRequest) -> HttpResponseBase:
     return _filtered_export(
-        request,
-        name="events",
-        title="Throughline raw events",
-        header=exports.EVENT_COLUMNS,
-        rows_for=exports.event_rows,
+        request, name="events", title="Throughline raw events", write=exports.events_csv
     )
 
 
@@ -117,8 +112,7 @@ def _filtered_export(
     *,
     name: str,
     title: str,
-    header: list[str],
-    rows_for: Callable[[DashboardQuery], Iterator[list[object]]],
+    write: Callable[..., Iterator[str] | Iterator[bytes]],
 ) -> HttpResponseBase:
     """A CSV of the page's filters: the filters, time zone and generation time come first."""
     form = DashboardFilterForm(request.GET, max_days=None)
@@ -127,15 +121,14 @@ def _filtered_export(
     query = form.query()
     return _csv_response(
         f"{name}-{query.first_day}-{query.last_day}.csv",
-        exports.stream_csv(
+        write(
+            query,
             title=title,
             metadata=[
                 *query.describe(),
                 ("time zone", str(query.tz)),
                 ("test traffic", "excluded"),
             ],
-            header=header,
-            rows=rows_for(query),
             generated_at=timezone.now().astimezone(query.tz),
         ),
     )
@@ -168,7 +161,7 @@ def _bad_request(message: str) -> HttpResponse:
     return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
-def _csv_response(filename: str, content: Iterator[str]) -> StreamingHttpResponse:
+def _csv_response(filename: str, content: Iterator[str] | Iterator[bytes]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
