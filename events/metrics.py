@@ -409,6 +409,10 @@ def _day_rows(
     day_of = {day_bounds(day, day, tz)[0]: day for day in days}
     # A zone's day windows pair their starts and ends one way only: IN x IN is exact.
     windows = {
+        # The range lets the day index (or the primary key after the partner) find the
+        # period's rows; IN x IN then keeps exactly this zone's windows.
+        "day_start__gte": min(day_of),
+        "day_start__lte": max(day_of),
         "day_start__in": list(day_of),
         "day_end__in": [day_bounds(day, day, tz)[1] for day in days],
     }

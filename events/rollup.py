@@ -57,6 +57,8 @@ from events.models import (
 )
 from helplines.models import Helpline
 
+# PostgreSQL's memory for each sort and hash of a rollup run (SET LOCAL: this run only).
+ROLLUP_WORK_MEM = "256MB"
 # Rebuilds and zone backfills go a month at a time: bounded statements and parameters.
 REBUILD_CHUNK_DAYS = 31
 # The earliest instant a backfill reaches when nothing was ever purged.
@@ -111,6 +113,10 @@ def rebuild(first_day: date, last_day: date) -> RollupReport:
     with transaction.atomic():
         state = _lock_state(wait=True)
         _cover_new_zones(state)
+        # Nothing rolled up yet (a bulk load into a new database): the catch-up below
+        # computes every aggregate from the raw events, and recomputing them would only
+        # do the same work twice.
+        from_scratch = not state.mark
         high = _current_mark()
         if high != state.mark:
             _add_events(state.mark, high)
@@ -120,7 +126,9 @@ def rebuild(first_day: date, last_day: date) -> RollupReport:
         for chunk_first in list(days_between(first_day, last_day))[::REBUILD_CHUNK_DAYS]:
             chunk_last = min(chunk_first + timedelta(days=REBUILD_CHUNK_DAYS - 1), last_day)
             start, end = day_bounds(chunk_first, chunk_last, UTC_ZONE)
-            events, windows = _rebuild_span(start, end, zones, state.mark)
+            events, windows = _rebuild_span(
+                start, end, zones, state.mark, recompute=not from_scratch
+            )
             report.events += events
             report.windows += windows
     report.seconds = clock.monotonic() - started
@@ -158,6 +166,10 @@ def _lock_state(*, wait: bool = False) -> RollupState:
         state = RollupState.objects.select_for_update(skip_locked=not wait).first()
         if state is None:
             raise RollupBusy("Another rollup run is in progress.")
+        # The run's sorts (a work table row per event and day window) fit in memory instead
+        # of spilling to disk: 2.5 times faster on a day of 110,000 events (bench/README.md).
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL work_mem = '{ROLLUP_WORK_MEM}'")
         return state
     # SQLite: a write first takes the database's one write lock for the whole transaction,
     # so a second run waits here and then sees the first one's position.
@@ -509,11 +521,16 @@ def _recompute_windows(windows: set[Window], mark: str, *, deleted: bool = False
 
 
 def _rebuild_span(
-    start: datetime, end: datetime, zones: Sequence[str], mark: str
+    start: datetime, end: datetime, zones: Sequence[str], mark: str, *, recompute: bool
 ) -> tuple[int, int]:
     """Recompute [start, end) (UTC midnights): its quarters and key days, and every day
-    window of `zones` that overlaps it."""
+    window of `zones` that overlaps it (or, without `recompute`, only count them)."""
     windows = windows_overlapping(zones, start, end)
+    stamp = _timestamp_param()
+    where = f'{covered("e", mark)} AND e."timestamp" >= {stamp} AND e."timestamp" < {stamp}'
+    params = [_adapt(start), _adapt(end)]
+    if not recompute:
+        return _span_of(where, params)[2], len(windows)
     wide_start = min([start, *(w[0] for w in windows)])
     wide_end = max([end, *(w[1] for w in windows)])
     # The windows contained in the widened span are exactly those overlapping [start, end):
@@ -522,9 +539,6 @@ def _rebuild_span(
     DaySessionCount.objects.filter(day_start__gte=wide_start, day_end__lte=wide_end).delete()
     QuarterHourCount.objects.filter(quarter__gte=start, quarter__lt=end).delete()
     KeyDay.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
-    stamp = _timestamp_param()
-    where = f'{covered("e", mark)} AND e."timestamp" >= {stamp} AND e."timestamp" < {stamp}'
-    params = [_adapt(start), _adapt(end)]
     _add_quarters(where, params)
     _add_key_days(where, params)
     _recompute_windows(windows, mark, deleted=True)
