@@ -91,6 +91,13 @@ class Ledger:
             return len(self.sent)
 
 
+def describe(facts: dict[str, str]) -> str:
+    return (
+        f"{facts['nproc']} cores ({facts['cpu']}), {facts['memory']}, Python {facts['python']}, "
+        f"commit {facts['commit']}"
+    )
+
+
 def cluster() -> str:
     return sorted(os.listdir("/etc/postgresql"))[-1]
 
@@ -324,7 +331,21 @@ def orchestrate(
     step(PHASES[3])
     workers = worker_pids(server.pid)
     if workers:
-        os.kill(random.choice(workers), signal.SIGKILL)
+        victim = random.choice(workers)
+        os.kill(victim, signal.SIGKILL)
+        replaced = wait_until(
+            lambda: (
+                victim not in worker_pids(server.pid)
+                and len(worker_pids(server.pid)) == len(workers)
+            ),
+            30,
+        )
+        log.append(
+            f"killed worker {victim} of {len(workers)}; "
+            + ("the master started another" if replaced else "NOT replaced within 30 s")
+        )
+    else:
+        log.append("no worker found to kill")
     at(0.75)
     step(PHASES[4])
     redis_stop()
@@ -427,7 +448,8 @@ def main(argv: list[str]) -> int:
     lines = [
         f"## Fault run, {started:%Y-%m-%d %H:%M} UTC",
         "",
-        f"- Machine: {machine()}; load average {load_start} at start, {load_average()} at end",
+        f"- Machine: {describe(machine())}; load average {load_start} at start, "
+        f"{load_average()} at end",
         f"- Command: `.venv/bin/python bench/faults.py {' '.join(argv)}`".rstrip(),
         f"- {CLIENTS} clients, gunicorn {WORKERS} sync workers (config/gunicorn.py), cache on "
         f"Redis; {args.events} events in {seconds:.0f} s "
