@@ -5,6 +5,7 @@
 #   make serve     production: migrate, collectstatic, gunicorn (settings from the environment)
 #   make lint      ruff check, ruff format --check, mypy
 #   make screenshots  with `make run` serving: refresh docs/screenshots/ from the demo
+#   make bench     query benchmark at 100k and 10M events, then bench/export.py if present
 #   make install   create .venv (Python >= 3.12) and install requirements-dev.txt
 #   make superuser give the staff user `admin` a new password and print it
 #
@@ -129,6 +130,20 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
+
+# The query benchmark (bench/README.md): both sizes in one run, PostgreSQL only (databases
+# DATABASE_URL's name + _100k, _10m, recreated and dropped at the end; 10M takes hours),
+# then the export benchmark when bench/export.py exists. Each appends a section to
+# bench/RESULTS.md; the status is the first failure's. BENCH_SIZES=100000,1000000: ~12 min.
+.PHONY: bench
+bench: BENCH_SIZES ?= 100000,10000000
+bench: install
+	@status=0; \
+	$(PY) bench/queries.py --sizes $(BENCH_SIZES) || status=$$?; \
+	if [ -f bench/export.py ]; then \
+		$(PY) bench/export.py || { rc=$$?; [ $$status -ne 0 ] || status=$$rc; }; \
+	fi; \
+	exit $$status
 
 clean-venv:
 	rm -rf $(VENV)
