@@ -51,6 +51,7 @@ from bench.run import (  # noqa: E402  (the path above makes `bench` importable 
     Load,
     Server,
     append_results,
+    drop_database,
     ensure_database,
     free_port,
     load_average,
@@ -121,20 +122,6 @@ def database_url(base: str) -> str:
     """The run's own database: the base name with `_export`, never the base itself."""
     parts = urlsplit(base)
     return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}_export"))
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(parts.path.lstrip("/"))
-            )
-        )
 
 
 def prepare_product_data() -> Cast:

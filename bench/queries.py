@@ -58,12 +58,13 @@ from bench.run import (  # noqa: E402  (the path above makes `bench` importable 
     COPY_COLUMNS,
     EVENTS_TABLE,
     RESULTS,
-    _relative,
     append_results,
+    drop_database,
     ensure_database,
     load_average,
     machine,
     postgres_version,
+    relative_path,
 )
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/throughline_qbench"
@@ -1189,20 +1190,6 @@ def prepare(size: Size, seed: int) -> None:
     size.calls = build_calls(size)
 
 
-def drop_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(parts.path.lstrip("/"))
-            )
-        )
-
-
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
@@ -1270,7 +1257,7 @@ def main(argv: list[str]) -> int:
             size.results = checks(size)
         section = report(
             started=started,
-            command=shlex.join([_relative(sys.executable), _relative(sys.argv[0]), *argv]),
+            command=shlex.join([relative_path(sys.executable), relative_path(sys.argv[0]), *argv]),
             info=machine(),
             pg_version=postgres_version(sizes[0].url),
             loads=(loads_start, load_average()),

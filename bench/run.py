@@ -213,6 +213,21 @@ def ensure_database(url: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def drop_database(url: str) -> None:
+    """Drop the database named by `url`, closing its connections (a run's own database)."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(parts.path.lstrip("/"))
+            )
+        )
+
+
 def prepare_product_data() -> tuple[str, list[str]]:
     """Migrate, empty every table, then a partner with a live key and a few helplines.
 
@@ -891,7 +906,7 @@ def main(argv: list[str]) -> int:
 
     section = report(
         started=started,
-        command=shlex.join([_relative(sys.executable), _relative(sys.argv[0]), *argv]),
+        command=shlex.join([relative_path(sys.executable), relative_path(sys.argv[0]), *argv]),
         info=machine(),
         pg_version=postgres_version(url),
         loads=(loads_start, load_average()),
@@ -907,7 +922,7 @@ def main(argv: list[str]) -> int:
     return 0 if all(one.ok for one in rounds) else 1
 
 
-def _relative(path: str) -> str:
+def relative_path(path: str) -> str:
     try:
         return str(Path(path).absolute().relative_to(BASE_DIR))
     except ValueError:
