@@ -56,8 +56,6 @@ from events.models import (
 )
 from helplines.models import PartnerAPIKey
 
-__all__ = ["day_bounds"]  # re-exported: callers build day ranges next to their figures
-
 CONTACT_METHODS: tuple[str, ...] = tuple(ContactMethod.values)
 
 

@@ -5,6 +5,7 @@ marked `postgres` only run there.
 """
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -216,3 +217,11 @@ def browser_page(live_server: Any, settings: Any) -> Iterator[Any]:
         page.on("pageerror", lambda error: page.console_errors.append(str(error)))
         yield page
         browser.close()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for servers the tests start, or as
+    a port where every connection is refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

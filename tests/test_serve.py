@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.events.test_database_outage import free_port
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "tl_live_SeCrEtKeyInAUrl0123456789"

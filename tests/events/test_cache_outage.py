@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from events.models import Event
 from helplines.models import Helpline, PartnerAPIKey
-from tests.events.test_database_outage import free_port
+from tests.conftest import free_port
 
 
 @pytest.fixture
