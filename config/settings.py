@@ -253,6 +253,41 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 # Directory quota (SPEC §3.3): calls per rolling 24 h for partners created without one.
 DIRECTORY_DEFAULT_DAILY_QUOTA = env.int("DIRECTORY_DEFAULT_DAILY_QUOTA", default=1000)
 
+# Load alerts (`check_load`, README "Load alerts"): who is emailed when a priority helpline's
+# clicks in a rolling hour go over this percentage of its hourly capacity, and back under.
+LOAD_ALERT_EMAILS = env.list("LOAD_ALERT_EMAILS", default=[])
+LOAD_ALERT_THRESHOLD_PERCENT = env.int("LOAD_ALERT_THRESHOLD_PERCENT", default=100)
+# Outgoing mail from EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.org:587, read by
+# django-environ's email_url; `make run` sets consolemail:// (printed on the terminal).
+# Django 6.1 configures mail through MAILERS (the EMAIL_* settings are deprecated); the URL
+# itself is not kept as a setting, so its password cannot show on a debug page.
+_email = env.email_url_config(
+    env.str("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+)
+MAILERS = {
+    "default": {
+        "BACKEND": _email["EMAIL_BACKEND"],
+        "OPTIONS": {
+            option: _email[name]
+            for name, option in [
+                ("EMAIL_HOST", "host"),
+                ("EMAIL_PORT", "port"),
+                ("EMAIL_HOST_USER", "username"),
+                ("EMAIL_HOST_PASSWORD", "password"),
+                ("EMAIL_USE_TLS", "use_tls"),
+                ("EMAIL_USE_SSL", "use_ssl"),
+            ]
+            if _email.get(name) not in (None, "")
+        }
+        if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
+        else {},
+    }
+}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="throughline-events@localhost")
+# Paired priority services: a display of one service of a pair counts as shown alone when
+# its pair is not displayed in the same session within this many minutes (either side).
+PAIRED_DISPLAY_WINDOW_MINUTES = env.int("PAIRED_DISPLAY_WINDOW_MINUTES", default=10)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -23,7 +23,7 @@ Definitions:
   they are None, shown as "not available", never an approximation.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -36,6 +36,7 @@ from django.db.models.functions import TruncDate, TruncHour
 from django.utils.dateparse import parse_date, parse_datetime
 
 from events.days import (
+    QUARTER,
     UTC_ZONE,
     ceil_quarter,
     day_bounds,
@@ -51,6 +52,7 @@ from events.models import (
     Event,
     EventType,
     KeyDay,
+    PairedDisplayDay,
     QuarterHourCount,
     SessionZone,
 )
@@ -655,3 +657,110 @@ def last_event_received(partner_id: int) -> datetime | None:
     return KeyDay.objects.filter(partner_id=partner_id).aggregate(last=Max("last_received_at"))[
         "last"
     ]
+
+
+# ------------------------------------------------------------------ load (rolling hours)
+
+HOUR = timedelta(hours=1)
+
+
+def rolling_hour_clicks(
+    helpline_ids: Collection[int], first_end: datetime, last_end: datetime
+) -> dict[int, list[tuple[datetime, int]]]:
+    """Clicks of live traffic, all partners together, in the rolling hour [end - 1 h, end)
+    ending at each UTC quarter-hour boundary first_end..last_end, per helpline (one query).
+
+    Whole quarter-hours of QuarterHourCount, so each hour is exact for the events the
+    rollup had covered when it was read (docs/aggregates.md) and compares with an hourly
+    capacity as it is, without prorating a partial quarter-hour.
+    """
+    if first_end != floor_quarter(first_end) or last_end != floor_quarter(last_end):
+        raise ValueError("Rolling hours end on a UTC quarter-hour.")
+    clicks = sum((F(f"clicks_{method}") for method in CONTACT_METHODS[1:]), F("clicks_phone"))
+    by_quarter: dict[tuple[int, datetime], int] = {
+        (record["helpline_id"], _as_utc(record["quarter"])): int(record["clicks"] or 0)
+        for record in QuarterHourCount.objects.filter(
+            is_test=False,
+            helpline_id__in=list(helpline_ids),
+            quarter__gte=first_end - HOUR,
+            quarter__lt=last_end,
+        )
+        .values("helpline_id", "quarter")
+        .annotate(clicks=Sum(clicks))
+        .order_by()
+    }
+    ends: list[datetime] = []
+    end = first_end.astimezone(UTC)
+    while end <= last_end:
+        ends.append(end)
+        end += QUARTER
+    return {
+        helpline_id: [
+            (
+                end,
+                sum(by_quarter.get((helpline_id, end - QUARTER * n), 0) for n in range(1, 5)),
+            )
+            for end in ends
+        ]
+        for helpline_id in helpline_ids
+    }
+
+
+# ------------------------------------------------------------------ paired services
+
+
+@dataclass(frozen=True, slots=True)
+class PairedDisplays:
+    """Sessions that displayed a service of a pair, and those that displayed one service
+    of a pair without the other within the window (PAIRED_DISPLAY_WINDOW_MINUTES), over
+    UTC days; see `events.rollup` for how each session-day is decided."""
+
+    sessions_paired: int = 0
+    sessions_alone: int = 0
+    day: date | None = None
+    partner: PartnerRef | None = None
+
+    @property
+    def alone_rate(self) -> Decimal | None:
+        return ratio(self.sessions_alone, self.sessions_paired)
+
+
+def paired_display_rows(
+    first_day: date,
+    last_day: date,
+    *,
+    partner_ids: frozenset[int] = frozenset(),
+    include_test: bool = False,
+) -> list[PairedDisplays]:
+    """Per partner and UTC day first_day..last_day, the days with a paired display only,
+    by day then partner slug (one query)."""
+    rows = PairedDisplayDay.objects.filter(day__gte=first_day, day__lte=last_day)
+    if not include_test:
+        rows = rows.filter(is_test=False)
+    if partner_ids:
+        rows = rows.filter(partner_id__in=partner_ids)
+    records = (
+        rows.values("day", "partner_id", "partner__slug", "partner__name")
+        .annotate(paired=Sum("sessions_paired"), alone=Sum("sessions_alone"))
+        .filter(paired__gt=0)
+        .order_by("day", "partner__slug")
+    )
+    return [
+        PairedDisplays(
+            sessions_paired=int(record["paired"]),
+            sessions_alone=int(record["alone"]),
+            day=_as_date(record["day"]),
+            partner=PartnerRef(
+                record["partner_id"], record["partner__slug"], record["partner__name"]
+            ),
+        )
+        for record in records
+    ]
+
+
+def paired_display_totals(rows: Sequence[PairedDisplays]) -> PairedDisplays:
+    """The sum of `rows`: session-days, summed over days as SPEC §4 sums sessions."""
+    return PairedDisplays(
+        sessions_paired=sum(row.sessions_paired for row in rows),
+        sessions_alone=sum(row.sessions_alone for row in rows),
+    )

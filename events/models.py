@@ -248,6 +248,33 @@ class KeyDay(models.Model):
         return f"{self.api_key_prefix} {self.day} x{self.events}"
 
 
+class PairedDisplayDay(models.Model):
+    """Paired priority services per partner, traffic and UTC day (the display rule: both
+    services of a pair or neither).
+
+    `sessions_paired`: sessions that displayed at least one service of a pair that day;
+    `sessions_alone`: those of them with a display of one service of a pair and no display
+    of its pair in the same session within PAIRED_DISPLAY_WINDOW_MINUTES of it. Counts only,
+    kept by `events.rollup` as events arrive.
+    """
+
+    pk = models.CompositePrimaryKey("partner", "is_test", "day")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    is_test = models.BooleanField()
+    day = models.DateField(help_text="The UTC day of the displays.")
+    sessions_paired = models.PositiveBigIntegerField(default=0)
+    sessions_alone = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # Staff views over all partners: the days of a period.
+            models.Index(fields=["day"], name="paired_display_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day}: {self.sessions_alone}/{self.sessions_paired}"
+
+
 class SessionZone(models.Model):
     """A time zone whose calendar days have session figures (DayCount, DaySessionCount),
     from `covered_from` on. Days of other zones have exact displays and clicks (from

@@ -20,6 +20,10 @@ The invariant: the aggregate tables hold exactly the events covered by `RollupSt
   (partner, session_id, ...), and what the new events change is added: a session becomes
   reached on a day when its first display of that day arrives, converted when it first
   has a display and a click of the same helpline that day, whichever came first.
+- Paired priority services (`PairedDisplayDay`): for each session with new displays of a
+  paired helpline, its paired displays around them are read back the same way, and each
+  UTC day they touch is decided twice, without and with the new events; the difference is
+  added (a display of one service can stop being "alone" when its pair's display arrives).
 - `rebuild()` recomputes a range from the raw events (after a restore or a bulk import).
 
 See docs/aggregates.md for the design and its exactness argument.
@@ -32,7 +36,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from events.days import (
@@ -51,6 +57,7 @@ from events.models import (
     Event,
     EventType,
     KeyDay,
+    PairedDisplayDay,
     QuarterHourCount,
     RollupState,
     SessionZone,
@@ -477,6 +484,7 @@ def _add_events(low: str, high: str) -> tuple[int, int]:
         return 0, 0
     _add_quarters(where, [])
     _add_key_days(where, [])
+    _add_paired_displays(low, high)
     windows = windows_overlapping(_covered_zones(), first, last + timedelta(microseconds=1))
     if not low:
         # The first run: the day tables are empty and every event is new, so there is no
@@ -541,5 +549,170 @@ def _rebuild_span(
     KeyDay.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
     _add_quarters(where, params)
     _add_key_days(where, params)
+    _rebuild_paired_displays(start, end, mark)
     _recompute_windows(windows, mark, deleted=True)
     return _span_of(where, params)[2], len(windows)
+
+
+# ---------------------------------------------------------------------------- paired services
+
+# A paired display read back: (helpline, timestamp, whether it is being added now).
+_PairedDisplay = tuple[int, datetime, bool]
+_DayKey = tuple[int, bool, date]  # partner, is_test, UTC day
+
+
+def _pairs() -> dict[int, int]:
+    """Helpline -> the helpline it is paired with, both ways (the pairs as they are now)."""
+    return dict(
+        Helpline.objects.filter(paired_with__isnull=False).values_list("pk", "paired_with_id")
+    )
+
+
+def _paired_window() -> timedelta:
+    return timedelta(minutes=settings.PAIRED_DISPLAY_WINDOW_MINUTES)
+
+
+def _add_paired_displays(low: str, high: str) -> None:
+    """Add to PairedDisplayDay what the events covered by `high` and not by `low` change."""
+    pairs = _pairs()
+    if not pairs:
+        return
+    paired = ", ".join(str(int(pk)) for pk in pairs)
+    new = (
+        f"{newly_covered('e', low, high)} AND e.type = '{EventType.DISPLAY}' "
+        f"AND e.helpline_id IN ({paired})"
+    )
+    first, last, _ = _span_of(new)
+    if first is None or last is None:
+        return
+    window = _paired_window()
+    # Whole UTC days around the new displays, and the window either side of them: every
+    # display whose day or whose "alone" the new ones can change, and what decides it.
+    first_day, last_day = (first - window).astimezone(UTC), (last + window).astimezone(UTC)
+    start = datetime.combine(first_day.date(), datetime.min.time(), tzinfo=UTC) - window
+    end = datetime.combine(last_day.date(), datetime.min.time(), tzinfo=UTC)
+    end += timedelta(days=1) + window
+    stamp = _timestamp_param()
+    source = (
+        f"FROM (SELECT DISTINCT e.partner_id, e.is_test, e.session_id FROM {_table(Event)} e "
+        f"WHERE {new}) a "
+        f"JOIN {_table(Event)} e0 ON e0.partner_id = a.partner_id "
+        f"AND e0.session_id = a.session_id AND e0.is_test = a.is_test "
+        f"WHERE {covered('e0', high)} AND e0.type = '{EventType.DISPLAY}' "
+        f"AND e0.helpline_id IN ({paired}) "
+        f'AND e0."timestamp" >= {stamp} AND e0."timestamp" < {stamp}'
+    )
+    is_new = f"CASE WHEN {newly_covered('e0', low, high)} THEN 1 ELSE 0 END"
+    deltas = _paired_deltas(
+        _paired_sessions(source, [_adapt(start), _adapt(end)], is_new), pairs, window
+    )
+    _store_paired_deltas(deltas)
+
+
+def _rebuild_paired_displays(start: datetime, end: datetime, mark: str) -> None:
+    """Recompute the UTC days of [start, end) (midnights) from the events covered by `mark`."""
+    PairedDisplayDay.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
+    pairs = _pairs()
+    if not pairs:
+        return
+    window = _paired_window()
+    stamp = _timestamp_param()
+    paired = ", ".join(str(int(pk)) for pk in pairs)
+    source = (
+        f"FROM {_table(Event)} e0 WHERE {covered('e0', mark)} "
+        f"AND e0.type = '{EventType.DISPLAY}' AND e0.helpline_id IN ({paired}) "
+        f'AND e0."timestamp" >= {stamp} AND e0."timestamp" < {stamp}'
+    )
+    sessions = _paired_sessions(source, [_adapt(start - window), _adapt(end + window)], "1")
+    deltas = _paired_deltas(sessions, pairs, window)
+    _store_paired_deltas(
+        {key: delta for key, delta in deltas.items() if start.date() <= key[2] < end.date()}
+    )
+
+
+def _paired_sessions(
+    source: str, params: Sequence[Any], is_new: str
+) -> Iterator[tuple[tuple[int, bool], list[_PairedDisplay]]]:
+    """((partner, is_test), its displays) per session of `source` (over events `e0`), in
+    timestamp order, streamed: one session's displays in memory at a time."""
+    field = Event._meta.get_field("timestamp")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT e0.partner_id, e0.is_test, e0.session_id, e0.helpline_id, e0."timestamp", '
+            f"{is_new} {source} "
+            f'ORDER BY e0.partner_id, e0.is_test, e0.session_id, e0."timestamp"',
+            params,
+        )
+        current: tuple[int, bool, str] | None = None
+        displays: list[_PairedDisplay] = []
+        for partner_id, is_test, session_id, helpline_id, moment, added in cursor:
+            key = (int(partner_id), bool(is_test), str(session_id))
+            if key != current:
+                if current is not None:
+                    yield (current[0], current[1]), displays
+                current, displays = key, []
+            when = field.to_python(moment)
+            when = when.replace(tzinfo=UTC) if timezone.is_naive(when) else when.astimezone(UTC)
+            displays.append((int(helpline_id), when, bool(added)))
+        if current is not None:
+            yield (current[0], current[1]), displays
+
+
+def _session_days(
+    displays: Sequence[_PairedDisplay], pairs: dict[int, int], window: timedelta
+) -> dict[date, tuple[int, int]]:
+    """Per UTC day of `displays`: (1, alone) where alone is 1 when one of that day's
+    displays has no display of its pair within `window` either side (the session's pair
+    displays of neighbouring days count: a pair shown at 23:58 and 00:03 is shown together).
+    """
+    days: dict[date, tuple[int, int]] = {}
+    for helpline_id, moment, _ in displays:
+        partner_line = pairs.get(helpline_id)
+        together = any(
+            other == partner_line and abs(when - moment) <= window for other, when, _ in displays
+        )
+        day = moment.date()
+        days[day] = (1, max(days.get(day, (0, 0))[1], 0 if together else 1))
+    return days
+
+
+def _paired_deltas(
+    sessions: Iterable[tuple[tuple[int, bool], list[_PairedDisplay]]],
+    pairs: dict[int, int],
+    window: timedelta,
+) -> dict[_DayKey, tuple[int, int]]:
+    """What each partner, traffic and day gains (or loses) in sessions paired and alone,
+    comparing each session's days without and with its new displays."""
+    deltas: dict[_DayKey, tuple[int, int]] = {}
+    for (partner_id, is_test), displays in sessions:
+        before = _session_days([d for d in displays if not d[2]], pairs, window)
+        after = _session_days(displays, pairs, window)
+        for day in before.keys() | after.keys():
+            old, now = before.get(day, (0, 0)), after.get(day, (0, 0))
+            if old != now:
+                key = (partner_id, is_test, day)
+                paired, alone = deltas.get(key, (0, 0))
+                deltas[key] = (paired + now[0] - old[0], alone + now[1] - old[1])
+    return deltas
+
+
+def _store_paired_deltas(deltas: dict[_DayKey, tuple[int, int]]) -> None:
+    """Add `deltas` to PairedDisplayDay. A day can lose an "alone" session, so rows are
+    updated in place (a negative count never exists, not even in a proposed insert)."""
+    for (partner_id, is_test, day), (paired, alone) in sorted(deltas.items()):
+        if (paired, alone) == (0, 0):
+            continue
+        updated = PairedDisplayDay.objects.filter(
+            partner_id=partner_id, is_test=is_test, day=day
+        ).update(
+            sessions_paired=F("sessions_paired") + paired,
+            sessions_alone=F("sessions_alone") + alone,
+        )
+        if not updated:
+            PairedDisplayDay.objects.create(
+                partner_id=partner_id,
+                is_test=is_test,
+                day=day,
+                sessions_paired=paired,
+                sessions_alone=alone,
+            )

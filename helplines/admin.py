@@ -1,5 +1,6 @@
 """Staff admin of the directory and of partners: helplines (with CSV/XLSX import and
-export), topics, partners with their keys and quota use, and keys (revocation)."""
+export, pairs, load episodes), topics, partners with their keys and quota use, and keys
+(revocation)."""
 
 from typing import Any
 
@@ -19,17 +20,61 @@ from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
 from rest_framework_api_key.models import APIKey
 
-from helplines.models import CONTACT_CHANNEL_FIELDS, Helpline, Partner, PartnerAPIKey, Topic
+from helplines.models import (
+    CONTACT_CHANNEL_FIELDS,
+    Helpline,
+    LoadEpisode,
+    Partner,
+    PartnerAPIKey,
+    Topic,
+)
 from helplines.resources import HelplineResource
 from helplines.selectors import with_directory_calls_in_window
-from helplines.services import issue_key, revoke_keys
+from helplines.services import issue_key, pair_helplines, revoke_keys
+
+# Episodes listed on a helpline's change page; the rest are a click away.
+RECENT_EPISODES = 10
 
 # The library's own key model is unused: partner keys are PartnerAPIKey, managed below.
 admin.site.unregister(APIKey)
 
 
+class HelplineForm(forms.ModelForm):
+    """The helpline's fields; its pair is checked here and written on both sides on save."""
+
+    class Meta:
+        model = Helpline
+        fields = [
+            "public_id",
+            "name",
+            "description",
+            "topics",
+            "country_code",
+            "subdivision",
+            "timezone",
+            *CONTACT_CHANNEL_FIELDS,
+            "is_priority",
+            "is_active",
+            "hourly_capacity",
+            "paired_with",
+        ]
+
+    def clean_paired_with(self) -> Helpline | None:
+        other: Helpline | None = self.cleaned_data.get("paired_with")
+        if other is None:
+            return None
+        if other.pk is not None and other.pk == self.instance.pk:
+            raise forms.ValidationError("A helpline cannot be paired with itself.")
+        if other.paired_with_id not in (None, self.instance.pk):
+            raise forms.ValidationError(
+                f"{other.public_id} is paired with another service: unpair them first."
+            )
+        return other
+
+
 @admin.register(Helpline)
 class HelplineAdmin(ImportExportModelAdmin):
+    form = HelplineForm
     resource_classes = [HelplineResource]
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
@@ -43,7 +88,9 @@ class HelplineAdmin(ImportExportModelAdmin):
         "is_priority",
         "is_active",
         "hourly_capacity",
+        "paired_with",
     ]
+    list_select_related = ["paired_with"]
     list_filter = ["is_active", "is_priority", "country_code", "topics"]
     search_fields = ["public_id", "name", "description"]
     filter_horizontal = ["topics"]
@@ -54,7 +101,18 @@ class HelplineAdmin(ImportExportModelAdmin):
             "Contact channels",
             {"fields": CONTACT_CHANNEL_FIELDS},
         ),
-        ("Status and load", {"fields": ["is_priority", "is_active", "hourly_capacity"]}),
+        (
+            "Status and load",
+            {
+                "fields": [
+                    "is_priority",
+                    "is_active",
+                    "hourly_capacity",
+                    "paired_with",
+                    "load_episodes",
+                ]
+            },
+        ),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Helpline]:
@@ -64,11 +122,52 @@ class HelplineAdmin(ImportExportModelAdmin):
     # Partners hold helpline ids and events name them: an id is fixed once created, and a
     # helpline is retired by unticking "active", never deleted.
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        readonly = super().get_readonly_fields(request, obj)
+        readonly = [*super().get_readonly_fields(request, obj), "load_episodes"]
         return [*readonly, "public_id"] if obj is not None else readonly
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def save_model(self, request: HttpRequest, obj: Helpline, form: Any, change: bool) -> None:
+        other = obj.paired_with
+        # The row is saved with the pair it had; `pair_helplines` then writes the new pair
+        # on both sides (and breaks the old one on both sides).
+        obj.paired_with_id = (
+            Helpline.objects.filter(pk=obj.pk).values_list("paired_with", flat=True).first()
+            if change
+            else None
+        )
+        super().save_model(request, obj, form, change)
+        pair_helplines(helpline=obj, other=other)
+
+    @admin.display(description="load episodes")
+    def load_episodes(self, helpline: Helpline) -> str:
+        """The helpline's latest episodes over capacity (check_load), newest first."""
+        if helpline.pk is None:
+            return "None yet."
+        episodes = list(helpline.load_episodes.order_by("-started_at")[:RECENT_EPISODES])
+        if not episodes:
+            return "None recorded."
+        rows = format_html_join(
+            "",
+            "<li>{} to {}: peak {} clicks in an hour (capacity {})</li>",
+            (
+                (
+                    f"{episode.started_at:%Y-%m-%d %H:%M} UTC",
+                    f"{episode.ended_at:%Y-%m-%d %H:%M} UTC" if episode.ended_at else "ongoing",
+                    episode.peak_clicks,
+                    episode.capacity,
+                )
+                for episode in episodes
+            ),
+        )
+        url = (
+            reverse("admin:helplines_loadepisode_changelist")
+            + f"?helpline__id__exact={helpline.pk}"
+        )
+        return format_html(
+            '<ul class="load-episodes">{}</ul><a href="{}">All episodes</a>', rows, url
+        )
 
 
 @admin.register(Topic)
@@ -296,3 +395,32 @@ class PartnerAPIKeyAdmin(admin.ModelAdmin):
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[PartnerAPIKey]) -> None:
         revoked = revoke_keys(list(queryset))
         self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+
+
+@admin.register(LoadEpisode)
+class LoadEpisodeAdmin(admin.ModelAdmin):
+    """Episodes over capacity as `check_load` recorded them: read-only for everyone."""
+
+    list_display = [
+        "helpline",
+        "started_at",
+        "last_over_at",
+        "ended_at",
+        "peak_clicks",
+        "peak_at",
+        "capacity",
+        "alert_sent_at",
+        "recovery_sent_at",
+    ]
+    list_filter = ["helpline"]
+    list_select_related = ["helpline"]
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

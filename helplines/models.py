@@ -125,6 +125,18 @@ class Helpline(models.Model):
     hourly_capacity = models.PositiveIntegerField(
         null=True, blank=True, help_text="Contacts per hour the helpline can take."
     )
+    # Throughline's rule for priority results: two services that belong together (an adult
+    # and a youth line, one line in two official languages) are displayed both or neither.
+    # Kept symmetric by `helplines.services.pair_helplines`, the one place pairs are written;
+    # one-to-one, so a helpline belongs to at most one pair.
+    paired_with = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The service that must be displayed together with this one.",
+    )
 
     class Meta:
         ordering = ["-is_priority", "name", "public_id"]
@@ -138,6 +150,10 @@ class Helpline(models.Model):
             models.CheckConstraint(
                 condition=models.Q(country_code__regex=r"^[A-Z]{2}$"),
                 name="helpline_country_code_upper_alpha2",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(paired_with=models.F("pk")),
+                name="helpline_not_paired_with_itself",
             ),
         ]
         indexes = [
@@ -169,3 +185,70 @@ class DirectoryCallBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id} @ {self.hour:%Y-%m-%d %H:00}: {self.calls}"
+
+
+class HelplineLoad(models.Model):
+    """The latest rolling hour `check_load` measured for a priority helpline with a capacity:
+    what the directory's `load` says. One row per helpline, replaced at each measurement.
+
+    The hour is [hour_end - 1 h, hour_end), whole UTC quarter-hours, clicks of every partner's
+    live traffic (events.load). No partner's own figure is kept here.
+    """
+
+    helpline = models.OneToOneField(
+        Helpline, on_delete=models.CASCADE, primary_key=True, related_name="load_status"
+    )
+    hour_end = models.DateTimeField(help_text="End of the rolling hour measured.")
+    clicks = models.PositiveIntegerField(help_text="Clicks in that hour, all partners, live.")
+    capacity = models.PositiveIntegerField(help_text="The hourly capacity it was measured against.")
+    busy = models.BooleanField(help_text="Over the alert threshold in that hour.")
+
+    def __str__(self) -> str:
+        return f"{self.helpline_id} {self.hour_end:%Y-%m-%d %H:%M}: {self.clicks}/{self.capacity}"
+
+
+class LoadEpisode(models.Model):
+    """A priority helpline over its hourly capacity (times the alert threshold): from the
+    first rolling hour measured over until it has been under for a whole hour.
+
+    Each time is the end of a rolling hour (a UTC quarter-hour boundary). Staff are emailed
+    once when an episode starts and once when it ends (`alert_sent_at`, `recovery_sent_at`).
+    Per helpline, not per partner: it holds no partner's traffic.
+    """
+
+    helpline = models.ForeignKey(Helpline, on_delete=models.PROTECT, related_name="load_episodes")
+    started_at = models.DateTimeField(help_text="End of the first rolling hour over.")
+    last_over_at = models.DateTimeField(help_text="End of the last rolling hour over.")
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="A whole hour under was complete; empty while ongoing."
+    )
+    peak_clicks = models.PositiveIntegerField(help_text="Most clicks in one rolling hour.")
+    peak_at = models.DateTimeField(help_text="End of the rolling hour of the peak.")
+    capacity = models.PositiveIntegerField(help_text="Hourly capacity when it started.")
+    alert_sent_at = models.DateTimeField(null=True, blank=True)
+    recovery_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "helpline_id"]
+        constraints = [
+            # check_load extends the open episode instead of opening a second one; two runs
+            # racing would otherwise alert twice.
+            models.UniqueConstraint(
+                fields=["helpline"],
+                condition=models.Q(ended_at__isnull=True),
+                name="load_episode_one_open_per_helpline",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True)
+                | models.Q(ended_at__gt=models.F("last_over_at")),
+                name="load_episode_ends_after_last_over",
+            ),
+        ]
+        indexes = [
+            # The load page and the admin: the latest episodes, per helpline or all.
+            models.Index(fields=["helpline", "-started_at"], name="load_episode_helpline"),
+            models.Index(fields=["-started_at"], name="load_episode_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.helpline_id} over capacity from {self.started_at:%Y-%m-%d %H:%M}"

@@ -3,12 +3,19 @@ import/export and `manage.py import_helplines`.
 
 Columns, in order: id, name, description, country_code, subdivision, timezone, topics,
 phone_number, sms_number, web_chat_url, whatsapp_url, website, tty_number,
-reporting_form_url, priority, active, hourly_capacity. `id`, `name` and `country_code` are
-required; `topics` are separated by `|` and created when new; `priority` and `active` are
-`true`/`false` (empty: false and true); an empty `timezone` is UTC; other empty cells
-mean "none". Rows are matched on `id`, so importing the same file twice changes nothing.
+reporting_form_url, priority, active, hourly_capacity, paired_with. `id`, `name` and
+`country_code` are required; `topics` are separated by `|` and created when new; `priority`
+and `active` are `true`/`false` (empty: false and true); an empty `timezone` is UTC; other
+empty cells mean "none". Rows are matched on `id`, so importing the same file twice changes
+nothing.
+
+`paired_with` is the id of the service that must be displayed together with this one. A
+pair is symmetric: naming it on one row pairs both services (the export writes it on
+both), an empty cell unpairs the row's service, and a file without the column leaves every
+pair as it is. A service in two pairs, or paired with itself or an unknown id, is refused.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -17,6 +24,7 @@ from import_export import fields, resources, widgets
 from import_export.results import Result
 
 from helplines.models import CONTACT_CHANNEL_FIELDS, Helpline, Topic
+from helplines.services import replace_pairs
 
 COLUMNS = [
     "id",
@@ -30,6 +38,7 @@ COLUMNS = [
     "priority",
     "active",
     "hourly_capacity",
+    "paired_with",
 ]
 REQUIRED_COLUMNS = ["id", "name", "country_code"]
 TOPIC_SEPARATOR = "|"
@@ -102,6 +111,9 @@ def find_or_create_topic(name: str) -> Topic:
 
 
 class HelplineResource(resources.ModelResource):
+    # The file's pairs, read before its rows are imported; None when it has no such column.
+    pairs: list[tuple[str, str]] | None = None
+
     id = fields.Field(attribute="public_id", column_name="id", widget=TextWidget())
     name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
     description = fields.Field(
@@ -139,6 +151,9 @@ class HelplineResource(resources.ModelResource):
     hourly_capacity = fields.Field(
         attribute="hourly_capacity", column_name="hourly_capacity", widget=widgets.IntegerWidget()
     )
+    # No attribute: a row's pair may be a helpline of a later row, so pairs are written
+    # once every row is in (`after_import`), both sides at once.
+    paired_with = fields.Field(column_name="paired_with", widget=TextWidget())
 
     class Meta:
         model = Helpline
@@ -152,7 +167,11 @@ class HelplineResource(resources.ModelResource):
         report_skipped = True
 
     def get_queryset(self) -> QuerySet[Helpline]:
-        return Helpline.objects.prefetch_related("topics").order_by("public_id")
+        return (
+            Helpline.objects.select_related("paired_with")
+            .prefetch_related("topics")
+            .order_by("public_id")
+        )
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         headers = [str(header or "").strip() for header in dataset.headers or []]
@@ -168,6 +187,78 @@ class HelplineResource(resources.ModelResource):
         if problems:
             raise ValueError("The header row has " + "; ".join(problems) + ".")
         dataset.headers = headers
+        self.pairs = None
+        if "paired_with" in headers:
+            pair_problems, self.pairs = _pairs_of(dataset)
+            if pair_problems:
+                raise ValueError("; ".join(pair_problems))
+
+    def after_import(self, dataset: Any, result: Result, **kwargs: Any) -> None:
+        super().after_import(dataset, result, **kwargs)
+        if self.pairs is not None and not (result.has_errors() or result.has_validation_errors()):
+            ids = [str(value or "").strip() for value in dataset["id"]]
+            replace_pairs(public_ids=ids, pairs=self.pairs)
+
+    def dehydrate_paired_with(self, helpline: Helpline) -> str:
+        return helpline.paired_with.public_id if helpline.paired_with else ""
+
+
+def _rows(dataset: Any) -> Iterator[tuple[int, str, str]]:
+    """(line, id, paired_with) of each row; the header is line 1."""
+    for index, row in enumerate(dataset.dict):
+        line_id = TextWidget().clean(row.get("id"))
+        yield index + 2, line_id, TextWidget().clean(row.get("paired_with"))
+
+
+def _pairs_of(dataset: Any) -> tuple[list[str], list[tuple[str, str]]]:
+    """The problems of a file's `paired_with` cells, and its pairs (each once).
+
+    What the directory will hold: the file's helplines lose their current pairs, then
+    get the file's; a helpline outside the file keeps its pair, so it cannot be taken.
+    """
+    rows = list(_rows(dataset))
+    in_file = {line_id: line for line, line_id, _ in rows}
+    named = {other for _, _, other in rows if other}
+    known = set(Helpline.objects.filter(public_id__in=named).values_list("public_id", flat=True))
+    # Pairs of helplines outside the file, which the file cannot change.
+    kept = dict(
+        Helpline.objects.filter(public_id__in=named - in_file.keys(), paired_with__isnull=False)
+        .exclude(paired_with__public_id__in=in_file.keys())
+        .values_list("public_id", "paired_with__public_id")
+    )
+    problems: list[str] = []
+    partner_of: dict[str, tuple[str, int]] = {}  # id -> (its pair, the line naming it)
+    pairs: list[tuple[str, str]] = []
+    for line, line_id, other in rows:
+        if not other:
+            continue
+        if other == line_id:
+            problems.append(f"line {line}: paired_with: a helpline cannot be paired with itself")
+            continue
+        if other not in in_file and other not in known:
+            problems.append(f"line {line}: paired_with: {other!r} is not a helpline id")
+            continue
+        if other in kept:
+            problems.append(
+                f"line {line}: paired_with: {other!r} is paired with {kept[other]!r}, "
+                "which this file does not change"
+            )
+            continue
+        clash = False
+        for one, two in ((line_id, other), (other, line_id)):
+            if one in partner_of and partner_of[one][0] != two:
+                problems.append(
+                    f"line {line}: paired_with: {one!r} is already paired with "
+                    f"{partner_of[one][0]!r} (line {partner_of[one][1]})"
+                )
+                clash = True
+        if clash:
+            continue
+        if line_id not in partner_of:
+            pairs.append((line_id, other))
+        partner_of[line_id] = (other, line)
+        partner_of[other] = (line_id, line)
+    return problems, pairs
 
 
 def column_of(attribute: str) -> str:

@@ -2,13 +2,14 @@
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, TypeGuard
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeGuard
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from helplines.models import DirectoryCallBucket, Helpline, Partner, Topic
+from helplines.models import DirectoryCallBucket, Helpline, HelplineLoad, Partner, Topic
 from helplines.quota import window_floor
 
 # public id -> primary key, as read by this process. A helpline's id is fixed once created
@@ -58,10 +59,12 @@ def forget_helpline_pks() -> None:
 def active_helplines() -> QuerySet[Helpline]:
     """The partner-facing directory: active helplines, priority first, then name, then id.
 
-    Topics come in one prefetch query, so a listing costs two queries whatever its size.
+    Topics come in one prefetch query, the pair and the load status in the same query as
+    the helplines, so a listing costs two queries whatever its size.
     """
     return (
         Helpline.objects.filter(is_active=True)
+        .select_related("paired_with", "load_status")
         .prefetch_related(Prefetch("topics", queryset=Topic.objects.order_by("name")))
         .order_by("-is_priority", "name", "public_id")
     )
@@ -108,3 +111,36 @@ def with_directory_calls_in_window(queryset: QuerySet[Partner], now: datetime) -
     return queryset.annotate(
         calls_in_window=Coalesce(Subquery(calls, output_field=IntegerField()), 0)
     )
+
+
+# A measurement older than this no longer says "busy": check_load has stopped, and an old
+# hour is no reason to send anyone elsewhere.
+LOAD_STATUS_MAX_AGE = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryLoad:
+    """The coarse load a partner sees: whether the helpline was over its alert threshold
+    in the last rolling hour measured (all partners' traffic, never a figure)."""
+
+    status: Literal["normal", "busy"]
+    as_of: datetime | None  # end of the rolling hour measured; None: not measured yet
+
+
+def directory_load(helpline: Helpline, *, now: datetime) -> DirectoryLoad | None:
+    """The load of a priority helpline with a capacity (None for the others), from the
+    measurement `check_load` stored (`select_related("load_status")` spares a query)."""
+    if not helpline.is_priority or helpline.hourly_capacity is None:
+        return None
+    try:
+        measured = helpline.load_status
+    except HelplineLoad.DoesNotExist:
+        return DirectoryLoad(status="normal", as_of=None)
+    busy = measured.busy and now - measured.hour_end <= LOAD_STATUS_MAX_AGE
+    return DirectoryLoad(status="busy" if busy else "normal", as_of=measured.hour_end)
+
+
+def directory_pair(helpline: Helpline) -> str | None:
+    """The public id of the service to display with `helpline`, while it is listed."""
+    other = helpline.paired_with
+    return other.public_id if other is not None and other.is_active else None

@@ -2,15 +2,18 @@
 
 Optional text (description, subdivision, every contact channel) is `null` when empty,
 never `""`, so a client tests one thing. `hourly_capacity` is Throughline's internal
-load-management figure and is not shown to partners.
+load-management figure and is not shown to partners; `load` says only whether a priority
+helpline is busy, from every partner's traffic together.
 """
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_serializer
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from helplines.models import CONTACT_CHANNEL_FIELDS, Helpline, Topic, country_name
+from helplines.selectors import directory_load, directory_pair
 
 
 class NullWhenBlankCharField(serializers.CharField):
@@ -26,6 +29,26 @@ class TopicSerializer(serializers.ModelSerializer):
     class Meta:
         model = Topic
         fields = ["slug", "name"]
+
+
+class LoadSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["normal", "busy"],
+        help_text=(
+            "`busy`: the helpline's contacts from all partners together went over its hourly "
+            "capacity in the last rolling hour measured; consider offering another helpline "
+            "as well. Never a reason to hide this one."
+        ),
+    )
+    as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text=(
+            "End of the rolling hour measured (a UTC quarter-hour): the status counts clicks "
+            "before this instant, measured once they were stored, so it lags by up to 15 "
+            "minutes plus a minute or two. A measurement over an hour old no longer says "
+            "`busy`. null: not measured yet."
+        ),
+    )
 
 
 class HelplineSerializer(serializers.ModelSerializer):
@@ -45,6 +68,15 @@ class HelplineSerializer(serializers.ModelSerializer):
     tty_number = _optional("Contact channel `tty`, or null.")
     reporting_form_url = _optional("Contact channel `reporting_form`, or null.")
     priority = serializers.BooleanField(source="is_priority", read_only=True)
+    paired_with = serializers.SerializerMethodField(
+        help_text=(
+            "The id of the service that belongs with this one (an adult and a youth line, "
+            "one line in two languages): display both or neither. null when unpaired."
+        )
+    )
+    load = serializers.SerializerMethodField(
+        help_text="Priority helplines with a known capacity only, null for the others."
+    )
 
     class Meta:
         model = Helpline
@@ -58,7 +90,18 @@ class HelplineSerializer(serializers.ModelSerializer):
             "topics",
             *CONTACT_CHANNEL_FIELDS,
             "priority",
+            "paired_with",
+            "load",
         ]
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_paired_with(self, helpline: Helpline) -> str | None:
+        return directory_pair(helpline)
+
+    @extend_schema_field(LoadSerializer(allow_null=True))
+    def get_load(self, helpline: Helpline) -> dict[str, Any] | None:
+        load = directory_load(helpline, now=self.context.get("now") or timezone.now())
+        return None if load is None else LoadSerializer(load).data
 
 
 # The envelope of a `list` action: one object, not the array drf-spectacular assumes.

@@ -1,12 +1,15 @@
-"""Writes to partners and their keys."""
+"""Writes to partners and their keys, and to the pairs of the directory."""
 
+from collections.abc import Collection
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.text import slugify
 
 from helplines.authentication import forget_keys
-from helplines.models import DirectoryCallBucket, Partner, PartnerAPIKey
+from helplines.models import DirectoryCallBucket, Helpline, Partner, PartnerAPIKey
 from helplines.quota import QuotaState, bucket_start, seconds_until_a_call_frees, window_floor
 
 
@@ -92,3 +95,47 @@ def spend_directory_call(*, partner: Partner, now: datetime) -> QuotaState:
         allowed=True,
         reset_seconds=seconds_until_a_call_frees(buckets.items(), now),
     )
+
+
+@transaction.atomic
+def pair_helplines(*, helpline: Helpline, other: Helpline | None) -> None:
+    """Pair `helpline` with `other` both ways (or, with None, unpair it and its pair).
+
+    The pairs each of them was in before are broken on both sides, so a pair is always
+    symmetric. Refused (ValidationError) when `other` is `helpline` or is paired with a
+    third service: that pair is undone on purpose, not as a side effect.
+    """
+    ids = {helpline.pk} | ({other.pk} if other is not None else set())
+    # The rows are locked so that two staff pairing at once cannot leave a one-sided pair.
+    list(Helpline.objects.select_for_update().filter(pk__in=ids).values_list("pk"))
+    current = dict(Helpline.objects.filter(pk__in=ids).values_list("pk", "paired_with__public_id"))
+    if other is not None:
+        if other.pk == helpline.pk:
+            raise ValidationError("A helpline cannot be paired with itself.", code="self_pair")
+        if current[other.pk] not in (None, helpline.public_id):
+            raise ValidationError(
+                f"{other.public_id} is paired with {current[other.pk]}: unpair them first.",
+                code="already_paired",
+            )
+    Helpline.objects.filter(Q(pk__in=ids) | Q(paired_with__in=ids)).update(paired_with=None)
+    if other is not None:
+        Helpline.objects.filter(pk=helpline.pk).update(paired_with=other)
+        Helpline.objects.filter(pk=other.pk).update(paired_with=helpline)
+    helpline.paired_with = other
+
+
+@transaction.atomic
+def replace_pairs(*, public_ids: Collection[str], pairs: Collection[tuple[str, str]]) -> None:
+    """A directory import: unpair every helpline of `public_ids` (both sides), then pair
+    each of `pairs` (public ids) both ways. The caller has checked that no helpline is in
+    two pairs (`helplines.resources`)."""
+    named = Helpline.objects.filter(public_id__in=public_ids)
+    Helpline.objects.filter(Q(pk__in=named) | Q(paired_with__in=named)).update(paired_with=None)
+    pk_of = dict(
+        Helpline.objects.filter(public_id__in={pid for pair in pairs for pid in pair}).values_list(
+            "public_id", "pk"
+        )
+    )
+    for first, second in pairs:
+        Helpline.objects.filter(pk=pk_of[first]).update(paired_with=pk_of[second])
+        Helpline.objects.filter(pk=pk_of[second]).update(paired_with=pk_of[first])

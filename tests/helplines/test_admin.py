@@ -87,6 +87,7 @@ def test_csv_export_has_the_spec_columns(superuser_client: Client, helpline: Hel
             "true",
             "true",
             "50",
+            "",
         ],
     ]
 

@@ -32,6 +32,9 @@ def samaritans_body() -> dict:
         "tty_number": None,
         "reporting_form_url": None,
         "priority": True,
+        "paired_with": None,
+        # A priority line with a capacity that check_load has not measured yet.
+        "load": {"status": "normal", "as_of": None},
     }
 
 
@@ -113,6 +116,8 @@ def test_every_contact_channel_is_shown(
         "tty_number": "711",
         "reporting_form_url": "https://example.org/report",
         "priority": False,
+        "paired_with": None,
+        "load": None,
     }
 
 

@@ -16,9 +16,9 @@ HEADER = ",".join(COLUMNS)
 ALPHA = (
     "alpha-1,Alpha Line,Night support,gb,England,Europe/London,Grief|Self harm,"
     "+44 116 123,85258,https://example.org/chat,https://wa.example.org/a,"
-    "https://example.org,18001 116 123,https://example.org/report,true,,40"
+    "https://example.org,18001 116 123,https://example.org/report,true,,40,"
 )
-BETA = "beta-2,Beta Line,,US,,,Grief,,,,,,,,,false,"
+BETA = "beta-2,Beta Line,,US,,,Grief,,,,,,,,,false,,"
 
 
 def write(tmp_path: Path, name: str, *lines: str) -> Path:
@@ -221,5 +221,6 @@ def test_export_has_exactly_the_spec_columns_in_order(tmp_path: Path) -> None:
         "true",
         "true",
         "40",
+        "",
     ]
-    assert list(exported[1])[-3:] == ["false", "false", ""]
+    assert list(exported[1])[-4:] == ["false", "false", "", ""]
