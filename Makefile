@@ -20,6 +20,8 @@ PORT ?= 8000
 # Seconds between two runs of the rollup under `make run`: new events reach the figures
 # within this time plus one run.
 ROLLUP_EVERY ?= 20
+# Seconds between two load checks under `make run` (check_load: episodes, alert emails).
+CHECK_LOAD_EVERY ?= 60
 VENV := .venv
 PY := $(VENV)/bin/python
 # Rewritten whenever a requirements file changes, so packages are re-installed only then.
@@ -101,12 +103,15 @@ seed: migrate
 
 # The figures are read from aggregates: `run` keeps them fresh beside the server, as cron
 # or a long-running `rollup_events --every` does in production (README, "Operations").
+run: export EMAIL_URL ?= consolemail://
 run: seed
 	@$(PY) manage.py shell --no-imports -c "$$ENSURE_SUPERUSER_PY"
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (dashboard /dashboard/, admin /admin/, API docs /v1/docs/)"
 	@echo "Rolling up new events every $(ROLLUP_EVERY) s in the background (rollup_events --every)."
+	@echo "Checking load every $(CHECK_LOAD_EVERY) s (check_load --every; alert emails printed here)."
 	@$(PY) manage.py rollup_events --every $(ROLLUP_EVERY) & rollup=$$!; \
-	trap 'kill $$rollup 2>/dev/null || true' EXIT INT TERM; \
+	$(PY) manage.py check_load --every $(CHECK_LOAD_EVERY) & load=$$!; \
+	trap 'kill $$rollup $$load 2>/dev/null || true' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Production serving (README, "Production"): nothing is supplied here, the environment

@@ -22,8 +22,10 @@ from events.metrics import (
     EventFilter,
     Metrics,
     figure_cells,
+    format_ratio,
     iter_metric_rows,
     metric_rows,
+    paired_display_rows,
 )
 from events.models import BillingStatement
 from events.selectors import raw_events_csv
@@ -68,6 +70,14 @@ BILLING_COLUMNS = [
     "status",
     "closed_at",
     "sha256",  # of the row's first ten cells as one CSV line (events.statements.checksum)
+]
+PAIRED_COLUMNS = [
+    "date",  # a UTC day
+    "partner",
+    "partner_name",
+    "sessions_paired",  # sessions that displayed a service of a pair
+    "sessions_alone",  # of those, sessions that displayed one without its pair in the window
+    "alone_rate",
 ]
 EVENT_COLUMNS = [
     "id",
@@ -168,6 +178,22 @@ def report_rows(query: DashboardQuery) -> Iterator[list[object]]:
             row.helpline.country_code,
             *figure_cells(row.metrics),
             *(row.metrics.clicks_by_method[method] for method in CONTACT_METHODS),
+        ]
+
+
+def paired_rows(query: DashboardQuery) -> Iterator[list[object]]:
+    """paired.csv: per UTC day and partner with a paired display, the compliance counts
+    (sessions only counted, never named)."""
+    partner_ids = frozenset({query.partner.pk}) if query.partner else frozenset()
+    for row in paired_display_rows(query.first_day, query.last_day, partner_ids=partner_ids):
+        assert row.day and row.partner
+        yield [
+            row.day.isoformat(),
+            row.partner.slug,
+            row.partner.name,
+            row.sessions_paired,
+            row.sessions_alone,
+            format_ratio(row.alone_rate),
         ]
 
 

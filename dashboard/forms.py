@@ -29,6 +29,7 @@ class Preset:
     LAST_90 = "90d"
     MONTH_TO_DATE = "mtd"
     LAST_MONTH = "last_month"
+    LAST_QUARTER = "last_quarter"
     CUSTOM = "custom"
 
     CHOICES = [
@@ -37,6 +38,7 @@ class Preset:
         (LAST_90, "Last 90 days"),
         (MONTH_TO_DATE, "Month to date"),
         (LAST_MONTH, "Last month"),
+        (LAST_QUARTER, "Last quarter"),
         (CUSTOM, "Custom"),
     ]
 
@@ -54,6 +56,10 @@ def preset_days(preset: str, today: date) -> tuple[date, date]:
     if preset == Preset.LAST_MONTH:
         last_day = today.replace(day=1) - timedelta(days=1)
         return last_day.replace(day=1), last_day
+    if preset == Preset.LAST_QUARTER:  # the last whole calendar quarter: Jan-Mar, Apr-Jun, ...
+        quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+        last_day = quarter_start - timedelta(days=1)
+        return last_day.replace(month=(last_day.month - 1) // 3 * 3 + 1, day=1), last_day
     length = {Preset.LAST_7: 7, Preset.LAST_90: 90}.get(preset, 30)
     return today - timedelta(days=length - 1), today
 

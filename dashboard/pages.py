@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+
 from dashboard import charts
 from dashboard.forms import DashboardQuery
 from events.metrics import (
@@ -17,19 +19,24 @@ from events.metrics import (
     EventFilter,
     MetricRow,
     Metrics,
+    PairedDisplays,
     fill_days,
     fill_hours,
     key_usage,
     last_event_received,
     metric_rows,
+    paired_display_rows,
+    paired_display_totals,
     session_zone_names,
     totals,
 )
 from events.models import ContactMethod
 from events.selectors import refusals_by_code
-from helplines.models import Helpline, Partner
+from helplines.models import Helpline, LoadEpisode, Partner, country_name
 
 TOP_HELPLINES = 10
+# Load episodes listed on the load page, newest first (the admin lists every one).
+RECENT_EPISODES = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +168,49 @@ def partner_page(query: DashboardQuery, partner: Partner, *, now: datetime) -> d
         "test": traffic.get(True, Metrics()),
         "keys": key_usage(partner.pk),
         "refusals": refusals_by_code(partner_id=partner.pk, since=since),
+        "paired": paired_displays(query, partner),
     }
     return context
+
+
+def paired_displays(query: DashboardQuery, partner: Partner) -> PairedDisplays:
+    """The partner's paired-service figures over the period's dates, taken as UTC days
+    (the days they are kept in), whatever the page's zone (1 query)."""
+    rows = paired_display_rows(query.first_day, query.last_day, partner_ids=frozenset({partner.pk}))
+    return paired_display_totals(rows)
+
+
+def impact_report(query: DashboardQuery, partner: Partner, *, now: datetime) -> dict[str, Any]:
+    """The impact report of one partner over a period: the partner page's figures (the same
+    `performance`), every helpline and country reached, paired services per day (6 queries).
+    """
+    context = performance(query)
+    event_filter = query.event_filter()
+    helplines = sorted(
+        metric_rows(event_filter, [Dimension.HELPLINE], query.tz),
+        key=lambda row: (-row.metrics.displays, row.helpline.name if row.helpline else ""),
+    )
+    countries = sorted(
+        (
+            (row.country or "", country_name(row.country or ""), row.metrics)
+            for row in metric_rows(event_filter, [Dimension.COUNTRY], query.tz)
+        ),
+        key=lambda item: (-item[2].displays, item[1]),
+    )
+    paired_days = paired_display_rows(
+        query.first_day, query.last_day, partner_ids=frozenset({partner.pk})
+    )
+    return context | {
+        "partner": partner,
+        "helplines": helplines,
+        "countries": countries,
+        "paired_days": paired_days,
+        "paired": paired_display_totals(paired_days),
+        "paired_window": settings.PAIRED_DISPLAY_WINDOW_MINUTES,
+        "period_start": event_filter.start.astimezone(query.tz),
+        "period_end": event_filter.end.astimezone(query.tz),
+        "generated_at": now.astimezone(query.tz),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +247,8 @@ class HelplineLoad:
 
 
 def load(*, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    """Clicks per hour on each priority helpline over 24 h and 7 days (2 queries)."""
+    """Clicks per hour on each priority helpline over 24 h and 7 days, and the latest
+    episodes over capacity (3 queries)."""
     end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     week_start, day_start = end - timedelta(days=7), end - timedelta(hours=24)
     helplines = list(Helpline.objects.filter(is_priority=True).order_by("name", "public_id"))
@@ -237,6 +286,11 @@ def load(*, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     loads.sort(key=lambda item: (not (item.over_24h or item.over_7d), item.helpline.name))
     return {
         "loads": loads,
+        "episodes": list(
+            LoadEpisode.objects.select_related("helpline").order_by("-started_at", "pk")[
+                :RECENT_EPISODES
+            ]
+        ),
         "window_end": end.astimezone(tz),
         "flagged": [item for item in loads if item.over_24h or item.over_7d],
         "tz": tz,

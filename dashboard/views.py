@@ -2,19 +2,23 @@
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin import site as admin_site
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from dashboard import exports, pages
-from dashboard.forms import BillingForm, DashboardFilterForm
+from dashboard.forms import BillingForm, DashboardFilterForm, DashboardQuery, Preset
+from dashboard.pdf import html_to_pdf
 from helplines.models import Partner
 
 # Staff see the dashboard when they may view events: superusers, and the Analysts group.
@@ -64,6 +68,72 @@ def partner_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "dashboard/partner.html",
         f"{partner.name}: analytics",
         {"form": form, "now": now, "active_tab": "partner"} | context,
+    )
+
+
+def _report_query(
+    request: HttpRequest, partner: Partner
+) -> tuple[DashboardFilterForm, DashboardQuery]:
+    """The report's period: the last whole quarter unless another one is asked for (any
+    length); the whole of the partner's traffic, whatever other filter the link carried."""
+    data = request.GET.copy()
+    if not any(data.get(name) for name in ("range", "start", "end")):
+        data["range"] = Preset.LAST_QUARTER
+    form = DashboardFilterForm(data, max_days=None)
+    if form.is_valid():
+        query = form.query()
+    else:
+        query = DashboardFilterForm({"range": Preset.LAST_QUARTER, "tz": data.get("tz")}).query()
+    return form, replace(query, partner=partner, country="", helpline=None)
+
+
+@dashboard_view
+def partner_report(request: HttpRequest, slug: str) -> HttpResponse:
+    """The impact report: made to be read, printed and handed to stakeholders."""
+    partner = get_object_or_404(Partner, slug=slug)
+    form, query = _report_query(request, partner)
+    context = pages.impact_report(query, partner, now=timezone.now())
+    return render(request, "dashboard/report.html", {"form": form, "pdf": False} | context)
+
+
+@dashboard_view
+def partner_report_pdf(request: HttpRequest, slug: str) -> HttpResponse:
+    """The impact report as a PDF download: the same page, the same figures."""
+    partner = get_object_or_404(Partner, slug=slug)
+    form, query = _report_query(request, partner)
+    if not form.is_valid():
+        return _bad_request(form.errors.as_text())
+    context = pages.impact_report(query, partner, now=timezone.now())
+    html = render_to_string("dashboard/report.html", {"pdf": True} | context, request=request)
+    response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
+    filename = f"impact-{partner.slug}-{query.first_day}-{query.last_day}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@dashboard_view
+def paired_csv(request: HttpRequest) -> HttpResponseBase:
+    """Paired services per UTC day and partner, for compliance reviews (counts only)."""
+    form = DashboardFilterForm(request.GET, max_days=None)
+    if not form.is_valid():
+        return _bad_request(form.errors.as_text())
+    query = form.query()
+    return _csv_response(
+        f"paired-{query.first_day}-{query.last_day}.csv",
+        exports.stream_csv(
+            title="Throughline paired services: sessions displaying one service of a pair alone",
+            metadata=[
+                ("start", query.first_day.isoformat()),
+                ("end", query.last_day.isoformat()),
+                ("partner", query.partner.slug if query.partner else "all"),
+                ("time zone", "UTC (days are UTC days)"),
+                ("window", f"{settings.PAIRED_DISPLAY_WINDOW_MINUTES} minutes"),
+                ("test traffic", "excluded"),
+            ],
+            header=exports.PAIRED_COLUMNS,
+            rows=exports.paired_rows(query),
+            generated_at=timezone.now().astimezone(UTC),
+        ),
     )
 
 

@@ -20,6 +20,7 @@ PAGES = {
     "dashboard-overview.png": "/dashboard/",
     "dashboard-partner.png": "/dashboard/partners/demo-lumen/",
     "dashboard-load.png": "/dashboard/load/",
+    "dashboard-impact-report.png": "/dashboard/partners/demo-lumen/report/?range=30d",
     "admin-index.png": "/admin/",
     "admin-events.png": "/admin/events/event/",
 }

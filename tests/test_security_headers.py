@@ -11,6 +11,7 @@ from django.test import Client
     [
         ("/admin/login/", 200, True),
         ("/dashboard/", 302, True),
+        ("/dashboard/partners/acme/report/", 302, True),
         ("/v1/topics", 401, False),
         ("/healthz", 200, False),
         ("/no-such-page", 404, False),
