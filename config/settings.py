@@ -4,6 +4,7 @@ Zero configuration runs on SQLite under the project folder; production sets at l
 DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=false.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -41,10 +42,16 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "api",
     "helplines",
     "events",
     "dashboard",
+    "accounts",
+    # After the apps whose models it records (audit.trail.AUDITED).
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -57,8 +64,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.second_factor.SecondFactorMiddleware",
+    "audit.actor.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,6 +146,44 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "admin:login"
+
+# Staff sign-in (accounts/, README "Operations"). django-axes counts failed sign-ins per
+# username and per client and locks either out for a while; the client is a keyed hash of
+# its address (accounts/lockout.py), never the address itself.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.pseudonymous_client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# No start-up banner on every command; lockouts are still logged (without addresses).
+AXES_VERBOSE = False
+# No row per successful sign-in (auth_user.last_login says when a user last signed in).
+AXES_DISABLE_ACCESS_LOG = True
+# Masked in axes' log lines and in the form data it keeps of a failed attempt.
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "user_agent",
+    "csrfmiddlewaretoken",
+    "otp_token",
+]
+# Proxies whose X-Forwarded-For is believed (gunicorn's own variable, config/gunicorn.py):
+# behind them the lockout counts per client as the proxy saw it, not per proxy.
+TRUSTED_PROXIES = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
+# Second factor (TOTP, django-otp): staff enter a code after the password. Off by default
+# under DEBUG so that `make run`'s demo signs in with the password alone.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = "Throughline Events"
+# The admin never shows a TOTP device's secret or QR code once it exists.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# A staff session ends after this many seconds without a request (every request renews it).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=2 * 60 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
 
 # Security headers. The API and the dashboard run under a strict CSP: no inline script,
 # no third-party host.
@@ -212,6 +262,8 @@ EVENTS_MAX_BATCH = env.int("EVENTS_MAX_BATCH", default=1000)
 EVENTS_MAX_BODY_BYTES = env.int("EVENTS_MAX_BODY_BYTES", default=16 * 1024)
 EVENTS_MAX_BATCH_BODY_BYTES = env.int("EVENTS_MAX_BATCH_BODY_BYTES", default=1024 * 1024)
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=395)
+# Audit entries are kept as long as raw events by default (`purge_audit`).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=EVENTS_RETENTION_DAYS)
 # Time zones whose calendar days carry session figures (sessions are counted per local
 # day, so each zone's days are aggregated apart); partners' billing zones are always added.
 # Displays and clicks are exact in every zone. See docs/aggregates.md.
@@ -291,6 +343,12 @@ PAIRED_DISPLAY_WINDOW_MINUTES = env.int("PAIRED_DISPLAY_WINDOW_MINUTES", default
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"sql_values_hidden": {"()": "config.log_redaction.SqlValuesHidden"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Debug SQL without the values in it (config/log_redaction.py).
+    "loggers": {
+        "django.db.backends": {"filters": ["sql_values_hidden"]},
+        "django.db.backends.schema": {"filters": ["sql_values_hidden"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

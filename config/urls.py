@@ -24,6 +24,7 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("v1/", include(v1_patterns)),
     path("admin/", admin.site.urls),
+    path("account/", include("accounts.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("", RedirectView.as_view(pattern_name="dashboard:overview", permanent=False)),
 ]
