@@ -13,7 +13,13 @@ from django.test import Client
 from django.urls import reverse
 
 from helplines.authentication import find_key
-from helplines.models import DirectoryCallBucket, Helpline, Partner, PartnerAPIKey
+from helplines.models import (
+    CONTACT_CHANNEL_FIELDS,
+    DirectoryCallBucket,
+    Helpline,
+    Partner,
+    PartnerAPIKey,
+)
 from helplines.resources import COLUMNS
 
 pytestmark = pytest.mark.django_db
@@ -327,3 +333,48 @@ def test_admin_offers_only_partner_keys(admin_client):
     html = admin_client.get("/admin/").content.decode()
     assert "/admin/helplines/partnerapikey/" in html
     assert "/admin/rest_framework_api_key/" not in html
+
+
+def helpline_form(helpline: Helpline, **changes: object) -> dict[str, object]:
+    """The change form of `helpline` as the admin posts it, with `changes`."""
+    fields = {
+        "name": helpline.name,
+        "description": helpline.description,
+        "topics": [topic.pk for topic in helpline.topics.all()],
+        "country_code": helpline.country_code,
+        "subdivision": helpline.subdivision,
+        "timezone": helpline.timezone,
+        **{channel: getattr(helpline, channel) for channel in CONTACT_CHANNEL_FIELDS},
+        "is_priority": "on" if helpline.is_priority else "",
+        "is_active": "on" if helpline.is_active else "",
+        "hourly_capacity": helpline.hourly_capacity or "",
+        "paired_with": helpline.paired_with_id or "",
+    }
+    return {key: value for key, value in (fields | changes).items() if value != ""}
+
+
+def test_pairing_in_the_admin_writes_both_sides_and_refuses_a_taken_service(
+    superuser_client: Client, helpline: Helpline
+) -> None:
+    youth = Helpline.objects.create(public_id="youth", name="Youth", country_code="GB")
+    french = Helpline.objects.create(public_id="fr", name="Ligne", country_code="FR")
+    url = f"/admin/helplines/helpline/{helpline.pk}/change/"
+
+    response = superuser_client.post(url, helpline_form(helpline, paired_with=youth.pk))
+    assert response.status_code == 302
+    assert dict(Helpline.objects.values_list("public_id", "paired_with__public_id")) == {
+        helpline.public_id: "youth",
+        "youth": helpline.public_id,
+        "fr": None,
+    }
+
+    refused = superuser_client.post(
+        f"/admin/helplines/helpline/{french.pk}/change/",
+        helpline_form(french, paired_with=youth.pk),
+    )
+    assert refused.status_code == 200
+    assert "youth is paired with another service: unpair them first." in refused.content.decode()
+
+    helpline.refresh_from_db()
+    superuser_client.post(url, helpline_form(helpline, paired_with=""))
+    assert set(Helpline.objects.values_list("paired_with", flat=True)) == {None}
