@@ -246,7 +246,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Enum names are part of the published schema: kept when another field of the same
+    # name arrives (the directory's load `status`).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "events.batch.BATCH_RESULT_STATUSES",
+        "LoadStatusEnum": "helplines.serializers.LOAD_STATUSES",
+    },
     "SCHEMA_PATH_PREFIX": r"/v1",
 }
 

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.schema import ErrorDetailSerializer
-from events.serializers import MAX_UNKNOWN_FIELDS_NAMED
+from events.incoming import MAX_UNKNOWN_FIELDS_NAMED
 
 
 @extend_schema_field(
@@ -73,9 +73,14 @@ class BatchRequestSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+# Published in the schema as `StatusEnum` (config/settings.py, ENUM_NAME_OVERRIDES): the
+# name partners' generated clients know, whatever other `status` fields appear later.
+BATCH_RESULT_STATUSES = ["created", "duplicate", "rejected"]
+
+
 class BatchResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
+    status = serializers.ChoiceField(choices=BATCH_RESULT_STATUSES)
     id = serializers.IntegerField(required=False, help_text="When created or duplicate.")
     error = ErrorDetailSerializer(required=False, help_text="When rejected.")
 

@@ -49,7 +49,20 @@ class Event(models.Model):
     """
 
     type = models.CharField(max_length=16, choices=EventType.choices)
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="events")
+    # The three references below are checked by the one writer (`record_events`: the
+    # partner and key of the authenticated request, a helpline of the directory) and
+    # protected from deletion by Django (PROTECT), not by database constraints: a foreign
+    # key costs a lookup per row at commit, about as much as the rest of writing the row
+    # (bench/README.md), and none can hold once events are distributed by partner
+    # (docs/decisions.md). No index of their own either: the indexes below lead with the
+    # partner and the helpline, and nothing reads events by key.
+    partner = models.ForeignKey(
+        Partner,
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_constraint=False,
+        db_index=False,
+    )
     # The key's 8-character prefix, not its 150-character primary key: one narrow column
     # per row of the largest table.
     api_key = models.ForeignKey(
@@ -58,10 +71,18 @@ class Event(models.Model):
         to_field="prefix",
         db_column="api_key_prefix",
         related_name="events",
+        db_constraint=False,
+        db_index=False,
     )
     # Copied from the key when stored, so billing and dashboards filter one column.
     is_test = models.BooleanField(default=False)
-    helpline = models.ForeignKey(Helpline, on_delete=models.PROTECT, related_name="events")
+    helpline = models.ForeignKey(
+        Helpline,
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_constraint=False,
+        db_index=False,
+    )
     session_id = models.CharField(max_length=128)
     timestamp = models.DateTimeField(help_text="When it happened, from the client.")
     contact_method = models.CharField(

@@ -34,10 +34,16 @@ def pii_kind(value: str) -> str | None:
         return "an email address"
     if _looks_like_ip(value.strip()):
         return "an IP address"
+    # Only values made of digits and separators can be a card or a phone number: the
+    # digits are counted for those alone (most session ids have letters).
+    card_shaped = _CARD_CHARACTERS.fullmatch(value) is not None
+    phone_shaped = _PHONE_CHARACTERS.fullmatch(value.strip()) is not None
+    if not (card_shaped or phone_shaped):
+        return None
     digits = re.sub(r"\D+", "", value)
-    if _CARD_CHARACTERS.fullmatch(value) and 13 <= len(digits) <= 19 and _luhn_valid(digits):
+    if card_shaped and 13 <= len(digits) <= 19 and _luhn_valid(digits):
         return "a payment card number"
-    if _PHONE_CHARACTERS.fullmatch(value.strip()) and 7 <= len(digits) <= 15:
+    if phone_shaped and 7 <= len(digits) <= 15:
         return "a phone number"
     return None
 

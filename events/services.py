@@ -5,12 +5,16 @@ Each event is inserted with "insert or ignore" against the identity constraint
 the loser of the race finds the winner's row and reports it as a duplicate.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -45,29 +49,27 @@ class StoredEvent:
     created: bool
 
 
-_COLUMNS = (
-    "type",
-    "partner_id",
-    "api_key_prefix",
-    "is_test",
-    "helpline_id",
-    "session_id",
-    "timestamp",
-    "contact_method",
-    "received_at",
-)
-# The PostgreSQL type of each of _COLUMNS, for the arrays unnest() reads.
-_PG_COLUMN_TYPES = (
-    "varchar",
-    "bigint",
-    "varchar",
-    "boolean",
-    "bigint",
-    "varchar",
-    "timestamptz",
-    "varchar",
-    "timestamptz",
-)
+# The columns an event is written with, and the PostgreSQL type of each (COPY's binary
+# format and the typed single-row insert both need them).
+_COLUMN_TYPES = {
+    "type": "varchar",
+    "partner_id": "int8",
+    "api_key_prefix": "varchar",
+    "is_test": "bool",
+    "helpline_id": "int8",
+    "session_id": "varchar",
+    "timestamp": "timestamptz",
+    "contact_method": "varchar",
+    "received_at": "timestamptz",
+}
+_COLUMNS = tuple(_COLUMN_TYPES)
+# The identity (event_identity_unique) as columns: rows are inserted in this order so that
+# two batches sharing events lock them in the same order and never deadlock.
+_IDENTITY = ("partner_id", "session_id", "type", "helpline_id", "timestamp", "contact_method")
+
+# What storing returns for each distinct event: its id, when it was stored, and whether
+# this call stored it.
+Found = dict[tuple, tuple[int, datetime, bool]]
 
 
 def record_events(
@@ -76,34 +78,27 @@ def record_events(
     """Store `events` for `partner`, one result per event in order.
 
     An event identical to one already stored (or to an earlier one in `events`) is not
-    stored again: its result carries the stored row and `created=False`. One INSERT for
-    all events, plus one SELECT when some were duplicates.
+    stored again: its result carries the stored row and `created=False`. Committed before
+    this returns (one statement in autocommit, or one transaction for many events).
     """
     if not events:
         return []
     received_at = timezone.now()
-    distinct: dict[tuple, NewEvent] = {}
-    for event in events:
-        distinct.setdefault(_key(event.identity), event)
-
-    # One statement, committed on its own (autocommit) before any answer is sent. No
-    # enclosing transaction is needed: ON CONFLICT waits for a competing insert of the same
-    # event to commit, so the SELECT below always finds the row that won.
-    inserted = _insert_ignoring_duplicates(partner, api_key, list(distinct.values()), received_at)
-    missing = [event for key, event in distinct.items() if key not in inserted]
-    existing = _find_existing(partner, missing) if missing else {}
+    keys = [_key(event.identity) for event in events]
+    distinct = dict(zip(keys, events, strict=True))
+    if len(distinct) < len(events):  # the first of identical events is the one stored
+        distinct = {}
+        for key, event in zip(keys, events, strict=True):
+            distinct.setdefault(key, event)
+    found = _insert_ignoring_duplicates(partner, api_key, distinct, received_at)
 
     results = []
     first_seen: set[tuple] = set()
-    for event in events:
-        key = _key(event.identity)
-        if key in inserted:
-            event_id, stored_at = inserted[key], received_at
-            created = key not in first_seen  # a repeat inside the same request is a duplicate
+    for key, event in zip(keys, events, strict=True):
+        event_id, stored_at, created = found[key]
+        if created:  # a repeat inside the same request is a duplicate
+            created = key not in first_seen
             first_seen.add(key)
-        else:
-            event_id, stored_at = existing[key]
-            created = False
         results.append(
             StoredEvent(
                 id=event_id,
@@ -120,72 +115,201 @@ def record_events(
 
 
 def _insert_ignoring_duplicates(
-    partner: Partner, api_key: PartnerAPIKey, events: list[NewEvent], received_at: datetime
-) -> dict[tuple, int]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING: identity -> id of each row inserted.
+    partner: Partner, api_key: PartnerAPIKey, events: dict[tuple, NewEvent], received_at: datetime
+) -> Found:
+    """Insert each of `events` (identity key -> event) unless an identical event is stored.
 
-    Raw SQL because the ORM's bulk_create(ignore_conflicts=True) returns no ids. On
-    PostgreSQL the rows travel as one array per column through unnest(): nine parameters
-    whatever the batch size, where a VALUES list of 1,000 rows has 9,000 placeholders for
-    the driver to splice (a quarter of a batch's time). SQLite (>= 3.35) takes VALUES.
+    "Insert or ignore" against the identity constraint, so a retry, or two identical
+    requests racing, store one row: ON CONFLICT waits for a competing insert of the same
+    event to commit, and the loser then finds the winner's row.
     """
-    ops = connection.ops
-    table = ops.quote_name(Event._meta.db_table)
-    columns = ", ".join(ops.quote_name(column) for column in _COLUMNS)
-    returning = ", ".join(
-        ops.quote_name(column)
-        for column in ("id", "type", "helpline_id", "session_id", "timestamp", "contact_method")
-    )
-    rows = [
-        (
+    rows = {
+        key: (
             event.type,
             partner.pk,
             api_key.prefix,
             api_key.is_test,
             event.helpline_pk,
             event.session_id,
-            ops.adapt_datetimefield_value(event.timestamp),
+            event.timestamp,
             event.contact_method,
-            ops.adapt_datetimefield_value(received_at),
+            received_at,
         )
-        for event in events
-    ]
-    if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in _PG_COLUMN_TYPES)
-        source = f"SELECT * FROM unnest({arrays})"
-        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
+        for key, event in events.items()
+    }
+    if connection.vendor != "postgresql":
+        return _store_values(partner, rows)
+    if len(rows) == 1:
+        [(key, row)] = rows.items()
+        return _store_one_postgresql(partner, key, row)
+    return _store_many_postgresql(partner, rows)
+
+
+@contextmanager
+def _postgresql_cursor() -> Iterator[CursorWrapper]:
+    """A cursor binding parameters on the server, on Django's connection.
+
+    Django's own cursors splice parameters into the SQL text on the client; bound on the
+    server, the ingest statements are prepared by psycopg after a few runs and then
+    parsed and planned once per connection. Wrapped as Django wraps its cursors: errors
+    are Django's (a lost database is the 503 of `api.middleware`), queries are logged and
+    counted.
+
+    Without Django's health check (CONN_HEALTH_CHECKS), which costs a round trip to the
+    database per request, a third of a single event's time: a connection that died since
+    its last request (a database restart) fails this request instead, with a JSON 503
+    and Retry-After, and Django replaces the connection before the next one. Partners
+    retry on 503 by contract, and an event is never stored twice (the identity rule).
+    """
+    connection.ensure_connection()
+    cursor: Any = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        wrapped: CursorWrapper = connection.make_debug_cursor(cursor)
     else:
-        row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-        source = "VALUES " + ", ".join([row] * len(rows))
-        params = [value for values in rows for value in values]
-    sql = f"INSERT INTO {table} ({columns}) {source} ON CONFLICT DO NOTHING RETURNING {returning}"
+        wrapped = connection.make_cursor(cursor)
+    with wrapped:
+        yield wrapped
+
+
+def _store_one_postgresql(partner: Partner, key: tuple, row: tuple[Any, ...]) -> Found:
+    """One event in one statement: inserted, or found when an identical one is stored.
+
+    The SELECT shares the statement's snapshot, so it misses an identical event that a
+    concurrent request committed while the INSERT waited for it: that rare case takes a
+    second query.
+    """
+    with _postgresql_cursor() as cursor:
+        cursor.execute(_INSERT_ONE, row)
+        answer = cursor.fetchone()
+    if answer is None:
+        return _find_existing(partner, [key])
+    event_id, stored_at, created = answer
+    return {key: (event_id, stored_at, created)}
+
+
+def _store_many_postgresql(partner: Partner, rows: dict[tuple, tuple[Any, ...]]) -> Found:
+    """Many events in one transaction: binary COPY into the connection's temporary table
+    `event_incoming`, then one statement that empties it into the events with INSERT ...
+    ON CONFLICT DO NOTHING, in identity order.
+
+    COPY is the fastest way in (bench/README.md) but cannot skip duplicates, hence the
+    temporary table. Events already stored are then found by one more query, only when
+    some were not inserted. Inside an enclosing transaction no savepoint is taken: an
+    error here fails that transaction as a whole.
+    """
+    found: Found = {}
+    with _postgresql_cursor() as cursor, transaction.atomic(savepoint=False):
+        with connection.wrap_database_errors, cursor.copy(_COPY_INCOMING) as copy:
+            copy.set_types(list(_COLUMN_TYPES.values()))
+            for row in rows.values():
+                copy.write_row(row)
+        cursor.execute(_MOVE_INCOMING)
+        for event_id, stored_at, *identity in cursor.fetchall():
+            found[_key(tuple(identity))] = (event_id, stored_at, True)
+    if len(found) < len(rows):
+        found.update(_find_existing(partner, [key for key in rows if key not in found]))
+    return found
+
+
+def create_incoming_table(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """On each new connection to the database events are written to (PostgreSQL), the
+    session's temporary table for batches (`connection_created`, events.apps).
+
+    Created once per connection rather than per batch: no DDL on the ingest path. Rows
+    live for one transaction at most (ON COMMIT DELETE ROWS); the table for the session.
+    """
+    if connection.vendor == "postgresql" and connection.alias == DEFAULT_DB_ALIAS:
+        with connection.cursor() as cursor:
+            cursor.execute(_CREATE_INCOMING)
+
+
+def _store_values(partner: Partner, rows: dict[tuple, tuple[Any, ...]]) -> Found:
+    """SQLite (>= 3.35): INSERT ... VALUES ... ON CONFLICT DO NOTHING RETURNING, then one
+    SELECT for the events that were already stored."""
+    ops = connection.ops
+    table = ops.quote_name(Event._meta.db_table)
+    columns = ", ".join(ops.quote_name(column) for column in _COLUMNS)
+    returning = ", ".join(ops.quote_name(column) for column in ("id", "received_at", *_WHAT))
+    placeholders = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    params = [
+        ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
+        for row in rows.values()
+        for value in row
+    ]
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(rows))} "
+        f"ON CONFLICT DO NOTHING RETURNING {returning}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted = cursor.fetchall()
-    return {
-        _key((type_, helpline_pk, session_id, _as_utc(stamp), contact_method)): event_id
-        for event_id, type_, helpline_pk, session_id, stamp, contact_method in inserted
+    found: Found = {
+        _key(tuple(identity)): (event_id, _as_utc(stored_at), True)
+        for event_id, stored_at, *identity in inserted
     }
+    missing = [key for key in rows if key not in found]
+    if missing:
+        found.update(_find_existing(partner, missing))
+    return found
 
 
-def _find_existing(partner: Partner, events: list[NewEvent]) -> dict[tuple, tuple[int, datetime]]:
-    """identity -> (id, received_at) of already stored rows identical to `events`."""
+def _find_existing(partner: Partner, keys: list[tuple]) -> Found:
+    """identity key -> (id, received_at, False) of already stored rows with those keys."""
     # Every column of the identity index (event_identity_unique) is narrowed, so the
     # lookup is an index scan, not a scan of the partner's events at that timestamp.
+    columns = zip(*keys, strict=True)
+    types, helplines, sessions, stamps, methods = (set(column) for column in columns)
     candidates = Event.objects.filter(
         partner=partner,
-        type__in={event.type for event in events},
-        helpline_id__in={event.helpline_pk for event in events},
-        session_id__in={event.session_id for event in events},
-        timestamp__in={event.timestamp for event in events},
-        contact_method__in={event.contact_method for event in events},
-    ).values_list(
-        "id", "type", "helpline_id", "session_id", "timestamp", "contact_method", "received_at"
-    )
+        type__in=types,
+        helpline_id__in=helplines,
+        session_id__in=sessions,
+        timestamp__in=stamps,
+        contact_method__in=methods,
+    ).values_list("id", "received_at", *_WHAT)
     return {
-        _key((type_, helpline_pk, session_id, stamp, contact_method)): (event_id, stored_at)
-        for event_id, type_, helpline_pk, session_id, stamp, contact_method, stored_at in candidates
+        _key(tuple(identity)): (event_id, stored_at, False)
+        for event_id, stored_at, *identity in candidates
     }
+
+
+# An event's identity as `_key` reads it, in its order.
+_WHAT = ("type", "helpline_id", "session_id", "timestamp", "contact_method")
+
+
+def _postgresql_statements() -> dict[str, str]:
+    table = Event._meta.db_table
+    columns = ", ".join(f'"{column}"' for column in _COLUMNS)
+    identity = ", ".join(f'"{column}"' for column in _IDENTITY)
+    what = ", ".join(f'"{column}"' for column in _WHAT)
+    typed = ", ".join(f"%s::{sql_type}" for sql_type in _COLUMN_TYPES.values())
+    column_defs = ", ".join(f'"{name}" {sql_type}' for name, sql_type in _COLUMN_TYPES.items())
+    return {
+        "insert_one": (
+            f"WITH incoming ({columns}) AS (VALUES ({typed})), "
+            f"inserted AS (INSERT INTO {table} ({columns}) SELECT * FROM incoming "
+            "ON CONFLICT DO NOTHING RETURNING id, received_at) "
+            "SELECT id, received_at, true FROM inserted UNION ALL "
+            f"SELECT e.id, e.received_at, false FROM {table} e JOIN incoming i USING ({identity})"
+        ),
+        "create_incoming": (
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS event_incoming ({column_defs}) "
+            "ON COMMIT DELETE ROWS"
+        ),
+        "copy_incoming": f"COPY event_incoming ({columns}) FROM STDIN (FORMAT BINARY)",
+        "move_incoming": (
+            f"WITH moved AS (DELETE FROM event_incoming RETURNING *) "
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM moved "
+            f"ORDER BY {identity} ON CONFLICT DO NOTHING RETURNING id, received_at, {what}"
+        ),
+    }
+
+
+_STATEMENTS = _postgresql_statements()
+_INSERT_ONE = _STATEMENTS["insert_one"]
+_CREATE_INCOMING = _STATEMENTS["create_incoming"]
+_COPY_INCOMING = _STATEMENTS["copy_incoming"]
+_MOVE_INCOMING = _STATEMENTS["move_incoming"]
 
 
 def _key(identity: tuple[str, int, str, datetime, str]) -> tuple:

@@ -16,17 +16,18 @@ from api.errors import validation_error_body
 from api.schema import AUTH_ERRORS, BODY_ERRORS, CONTENT_ENCODING, THROTTLED, UNAVAILABLE
 from events.batch import BatchRequestSerializer, BatchResponseSerializer
 from events.filters import EventFilter
+from events.incoming import FIELDS, accepted_window, validate_event
 from events.models import Event, EventType
 from events.pagination import EventCursorPagination
 from events.selectors import partner_events
 from events.serializers import (
-    INCOMING_SERIALIZERS,
     ClickEventSerializer,
     DisplayEventSerializer,
     EventRowSerializer,
     EventSerializer,
+    stored_event_body,
 )
-from events.services import NewEvent, StoredEvent, count_refusals, record_events
+from events.services import NewEvent, count_refusals, record_events
 from events.throttling import EventRateThrottle
 from helplines.authentication import request_api_key, request_partner
 from helplines.models import PartnerAPIKey
@@ -138,12 +139,7 @@ class EventIngestViewSet(viewsets.GenericViewSet):
         helplines = helpline_pks_by_public_id(
             item.get("helpline_id") for item in items if isinstance(item, dict)
         )
-        # One validator per type, reused for every item as DRF's ListSerializer reuses its
-        # child: building a serializer per item would cost a quarter of a batch's time.
-        validators = {
-            event_type: serializer_class(context={"helplines": helplines})
-            for event_type, serializer_class in INCOMING_SERIALIZERS.items()
-        }
+        window = accepted_window(timezone.now())
         results: list[dict[str, Any]] = [{} for _ in items]
         valid: list[tuple[int, NewEvent]] = []
         for index, item in enumerate(items):
@@ -151,21 +147,23 @@ class EventIngestViewSet(viewsets.GenericViewSet):
             error = _batch_item_error(item)
             if error is None:
                 try:
-                    validated = validators[item["type"]].run_validation(_without_type(item))
+                    event = validate_event(
+                        _without_type(item), item["type"], helplines=helplines, window=window
+                    )
                 except serializers.ValidationError as exc:
                     error = validation_error_body(exc.detail)["error"]
                 else:
-                    valid.append((index, _new_event(validated)))
+                    valid.append((index, event))
                     continue
             results[index].update(status="rejected", error=error)
 
         stored = record_events(
             partner=request_partner(request),
             api_key=request_api_key(request),
-            events=[event for _, event in valid],
+            events=[new for _, new in valid],
         )
-        for (index, _), event in zip(valid, stored, strict=True):
-            results[index].update(status="created" if event.created else "duplicate", id=event.id)
+        for (index, _), one in zip(valid, stored, strict=True):
+            results[index].update(status="created" if one.created else "duplicate", id=one.id)
         statuses = [result["status"] for result in results]
         _count_refusals(
             request, [_refusal_code(r["error"]) for r in results if r["status"] == "rejected"]
@@ -184,20 +182,15 @@ class EventIngestViewSet(viewsets.GenericViewSet):
         helplines = helpline_pks_by_public_id(
             [data.get("helpline_id")] if isinstance(data, dict) else []
         )
-        validator = INCOMING_SERIALIZERS[event_type](data=data, context={"helplines": helplines})
-        validator.is_valid(raise_exception=True)
-        [event] = record_events(
-            partner=request_partner(request),
-            api_key=request_api_key(request),
-            events=[_new_event(validator.validated_data)],
+        window = accepted_window(timezone.now())
+        event = validate_event(data, event_type, helplines=helplines, window=window)
+        [stored] = record_events(
+            partner=request_partner(request), api_key=request_api_key(request), events=[event]
         )
-        return _event_response(event)
-
-
-# One instance renders every stored event, as DRF's ListSerializer reuses its child: a new
-# serializer per answer deep-copies its fields each time, a sixth of a single event's cost.
-# Rendering keeps no state between calls, so sharing the instance is safe.
-_EVENT_RENDERER = EventSerializer()
+        return Response(
+            stored_event_body(stored),
+            status=status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK,
+        )
 
 
 def _refusal_code(error: dict[str, Any]) -> str:
@@ -218,24 +211,6 @@ def _count_refusals(request: Request, codes: list[str]) -> None:
         logger.warning("Could not count refused events", exc_info=True)
 
 
-def _event_response(event: StoredEvent) -> Response:
-    return Response(
-        _EVENT_RENDERER.to_representation(event),
-        status=status.HTTP_201_CREATED if event.created else status.HTTP_200_OK,
-    )
-
-
-def _new_event(validated: dict[str, Any]) -> NewEvent:
-    return NewEvent(
-        type=validated["type"],
-        helpline_pk=validated["helpline_pk"],
-        helpline_id=validated["helpline_id"],
-        session_id=validated["session_id"],
-        timestamp=validated["timestamp"],
-        contact_method=validated.get("contact_method", ""),
-    )
-
-
 def _batch_item_error(item: Any) -> dict[str, Any] | None:
     """The error of a batch item whose `type` alone already makes it unusable."""
     if not isinstance(item, dict):
@@ -247,12 +222,12 @@ def _batch_item_error(item: Any) -> dict[str, Any] | None:
         return validation_error_body(
             {"type": [serializers.ErrorDetail("This field is required.", code="required")]}
         )["error"]
-    if not isinstance(event_type, str) or event_type not in INCOMING_SERIALIZERS:
+    if not isinstance(event_type, str) or event_type not in FIELDS:
         return validation_error_body(
             {
                 "type": [
                     serializers.ErrorDetail(
-                        f"Must be one of: {', '.join(INCOMING_SERIALIZERS)}.",
+                        f"Must be one of: {', '.join(FIELDS)}.",
                         code="invalid_choice",
                     )
                 ]

@@ -31,9 +31,12 @@ class TopicSerializer(serializers.ModelSerializer):
         fields = ["slug", "name"]
 
 
+LOAD_STATUSES = ["normal", "busy"]
+
+
 class LoadSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
-        choices=["normal", "busy"],
+        choices=LOAD_STATUSES,
         help_text=(
             "`busy`: the helpline's contacts from all partners together went over its hourly "
             "capacity in the last rolling hour measured; consider offering another helpline "

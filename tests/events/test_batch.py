@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from events.models import Event
 
@@ -165,8 +166,9 @@ def test_1000_distinct_events_are_stored_in_a_fixed_number_of_queries(
         {**display, "session_id": f"s{n}", "timestamp": iso(now - timedelta(milliseconds=n))}
         for n in range(1000)
     ]
-    # key lookup, helpline lookup, one INSERT for all.
-    with django_assert_num_queries(3):
+    # key lookup, helpline lookup, one INSERT for all; on PostgreSQL a COPY of the batch
+    # into a temporary table before it: the same count whatever the batch's size.
+    with django_assert_num_queries(4 if connection.vendor == "postgresql" else 3):
         response = post(client_live, {"events": events})
 
     assert response.json()["created"] == 1000

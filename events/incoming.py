@@ -1,0 +1,233 @@
+"""The rules every incoming event obeys (SPEC §3.1), written once for every ingest path.
+
+`validate_event` judges one event, for the single endpoints and for each item of a batch,
+and either returns it as a `NewEvent` or raises a DRF `ValidationError` naming every
+field at fault (`{field: [ErrorDetail(message, code)]}`), which `api.errors` renders.
+
+Hand-written rather than a DRF serializer per event: a serializer walks a dozen generic
+layers per field (empty-value checks, validators, `validate_<field>` lookups, deep copies
+of its fields) and cost about a fifth of a single event's time and most of a batch's
+Python time (bench/README.md, "Where the time went"). The messages and codes of the rules
+DRF used to apply (`required`, `null`, `blank`, `invalid_choice`, NUL and surrogate
+characters) are DRF's own, word for word, so no answer changed.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from itertools import islice
+from typing import Any, NamedTuple, NoReturn
+
+from django.conf import settings
+from rest_framework.exceptions import ErrorDetail, ValidationError
+
+from events.models import ContactMethod, EventType
+from events.pii import SESSION_ID_MAX_LENGTH, SESSION_ID_PATTERN, pii_kind
+from events.services import NewEvent
+from events.timestamps import NaiveTimestamp, parse_iso_timestamp
+
+# The fields of each event type, in the order their errors are listed.
+FIELDS: dict[str, tuple[str, ...]] = {
+    EventType.DISPLAY: ("helpline_id", "session_id", "timestamp"),
+    EventType.CLICK: ("helpline_id", "session_id", "timestamp", "contact_method"),
+}
+CONTACT_METHODS = frozenset(ContactMethod.values)
+
+# An error names at most this many unknown fields of one object: a body of thousands of
+# unknown keys would otherwise cost seconds of CPU and an answer several times its size.
+MAX_UNKNOWN_FIELDS_NAMED = 10
+
+_MISSING: Any = object()
+
+MESSAGES = {
+    "required": "This field is required.",
+    "null": "This field may not be null.",
+    "blank": "This field may not be blank.",
+    "wrong_type": "Must be a string.",
+    "null_characters_not_allowed": "Null characters are not allowed.",
+    "timestamp_wrong_type": "Must be an ISO 8601 string.",
+    "timestamp_invalid": "Must be an ISO 8601 timestamp, e.g. 2026-11-22T14:05:00Z.",
+    "timezone_required": "Must include a UTC offset, e.g. Z or +01:00.",
+    "in_future": "More than 5 minutes in the future: check the client's clock.",
+    "unknown_helpline": "No helpline in the directory has this id.",
+    "invalid_characters": "Only letters, digits and . _ : - are allowed.",
+    "unknown_field": "Unknown field: it is not part of this event.",
+    "contact_method_on_display": "contact_method is only accepted on helpline_click events.",
+}
+
+
+class FieldRefused(Exception):
+    """One field's errors, raised inside a field's check and collected per field."""
+
+    def __init__(self, *errors: ErrorDetail) -> None:
+        self.errors = list(errors)
+
+
+def _refuse(message: str, code: str) -> NoReturn:
+    raise FieldRefused(ErrorDetail(message, code=code))
+
+
+class Window(NamedTuple):
+    """The timestamps accepted at one instant: late arrivals back to `earliest`, clocks
+    ahead up to `latest` (EVENTS_LATE_ARRIVAL_DAYS, EVENTS_FUTURE_TOLERANCE_SECONDS)."""
+
+    earliest: datetime
+    latest: datetime
+
+
+def accepted_window(now: datetime) -> Window:
+    """The window of a request received at `now`: read once per request, not per event."""
+    return Window(
+        earliest=now - timedelta(days=settings.EVENTS_LATE_ARRIVAL_DAYS),
+        latest=now + timedelta(seconds=settings.EVENTS_FUTURE_TOLERANCE_SECONDS),
+    )
+
+
+def validate_event(
+    data: Any, event_type: str, *, helplines: Mapping[str, int], window: Window
+) -> NewEvent:
+    """`data` as a NewEvent of `event_type`, or ValidationError naming each field at fault.
+
+    `helplines`: public id -> primary key of the helplines the request names (inactive
+    ones included: a late event about a helpline since retired must not be lost).
+    `window`: the timestamps accepted (`accepted_window`).
+    """
+    if data is None:
+        raise ValidationError({"non_field_errors": [ErrorDetail("No data provided", "null")]})
+    if not isinstance(data, Mapping):
+        message = f"Invalid data. Expected a dictionary, but got {type(data).__name__}."
+        raise ValidationError({"non_field_errors": [ErrorDetail(message, "invalid")]})
+
+    fields = FIELDS[event_type]
+    errors: dict[str, list[ErrorDetail]] = {}
+    values: dict[str, Any] = {}
+    for name in fields:
+        try:
+            values[name] = _CHECKS[name](data.get(name, _MISSING), helplines, window)
+        except FieldRefused as refused:
+            errors[name] = refused.errors
+    if len(data) > len(fields) or any(name not in fields for name in data):
+        unknown = (name for name in data if name not in fields)
+        for name in islice(unknown, MAX_UNKNOWN_FIELDS_NAMED):
+            message = MESSAGES["unknown_field"]
+            if name == "contact_method":
+                message = MESSAGES["contact_method_on_display"]
+            errors[name] = [ErrorDetail(message, code="unknown_field")]
+    if errors:
+        raise ValidationError(errors)
+    return NewEvent(
+        type=event_type,
+        helpline_pk=helplines[values["helpline_id"]],
+        helpline_id=values["helpline_id"],
+        session_id=values["session_id"],
+        timestamp=values["timestamp"],
+        contact_method=values.get("contact_method", ""),
+    )
+
+
+def unknown_helpline() -> ErrorDetail:
+    return ErrorDetail(MESSAGES["unknown_helpline"], code="unknown_helpline")
+
+
+def _present(value: Any) -> None:
+    if value is _MISSING:
+        _refuse(MESSAGES["required"], "required")
+    if value is None:
+        _refuse(MESSAGES["null"], "null")
+
+
+def _text(value: Any) -> str:
+    """A non-empty string free of NUL and lone surrogates (both reported if both)."""
+    _present(value)
+    if value == "":
+        _refuse(MESSAGES["blank"], "blank")
+    if not isinstance(value, str):
+        _refuse(MESSAGES["wrong_type"], "wrong_type")
+    if value.isascii() and "\x00" not in value:
+        return value
+    errors = []
+    if "\x00" in value:
+        errors.append(
+            ErrorDetail(MESSAGES["null_characters_not_allowed"], "null_characters_not_allowed")
+        )
+    surrogate = next((char for char in value if 0xD800 <= ord(char) <= 0xDFFF), None)
+    if surrogate is not None:
+        errors.append(
+            ErrorDetail(
+                f"Surrogate characters are not allowed: U+{ord(surrogate):X}.",
+                "surrogate_characters_not_allowed",
+            )
+        )
+    if errors:
+        raise FieldRefused(*errors)
+    return value
+
+
+def _helpline_id(value: Any, helplines: Mapping[str, int], window: Window) -> str:
+    public_id = _text(value)
+    if public_id not in helplines:
+        raise FieldRefused(unknown_helpline())
+    return public_id
+
+
+def _session_id(value: Any, helplines: Mapping[str, int], window: Window) -> str:
+    """Opaque, never personal data: refused as `looks_like_pii` before any other rule,
+    so the partner learns why (events/pii.py)."""
+    # An empty string is judged below, after the personal-data rules.
+    session_id = "" if value == "" else _text(value)
+    kind = pii_kind(session_id)
+    if kind is not None:
+        _refuse(
+            f"Looks like {kind}: send an opaque id such as a UUID or a hash, never personal data.",
+            "looks_like_pii",
+        )
+    if not session_id:
+        _refuse(MESSAGES["blank"], "blank")
+    if len(session_id) > SESSION_ID_MAX_LENGTH:
+        _refuse(f"At most {SESSION_ID_MAX_LENGTH} characters.", "max_length")
+    if not SESSION_ID_PATTERN.fullmatch(session_id):
+        _refuse(MESSAGES["invalid_characters"], "invalid_characters")
+    return session_id
+
+
+def offset_timestamp(value: Any) -> datetime:
+    """An ISO 8601 string with an offset, as an aware UTC datetime; FieldRefused otherwise.
+
+    The rule for every timestamp a partner sends, in an event or a query parameter.
+    """
+    if not isinstance(value, str):
+        _refuse(MESSAGES["timestamp_wrong_type"], "wrong_type")
+    try:
+        return parse_iso_timestamp(value)
+    except NaiveTimestamp:
+        _refuse(MESSAGES["timezone_required"], "timezone_required")
+    except ValueError:
+        _refuse(MESSAGES["timestamp_invalid"], "invalid")
+
+
+def _timestamp(value: Any, helplines: Mapping[str, int], window: Window) -> datetime:
+    """ISO 8601 with an offset, within `window`."""
+    _present(value)
+    stamp = offset_timestamp(value)
+    if stamp > window.latest:
+        _refuse(MESSAGES["in_future"], "in_future")
+    if stamp < window.earliest:
+        _refuse(
+            f"Older than the late-arrival window of {settings.EVENTS_LATE_ARRIVAL_DAYS} days.",
+            "too_old",
+        )
+    return stamp
+
+
+def _contact_method(value: Any, helplines: Mapping[str, int], window: Window) -> str:
+    _present(value)
+    if str(value) not in CONTACT_METHODS:
+        _refuse(f'"{value}" is not a valid choice.', "invalid_choice")
+    return str(value)
+
+
+_CHECKS = {
+    "helpline_id": _helpline_id,
+    "session_id": _session_id,
+    "timestamp": _timestamp,
+    "contact_method": _contact_method,
+}
