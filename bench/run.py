@@ -482,7 +482,12 @@ class Load:
     connections: int
     batch_connections: int
     batch: int
-    seconds: float
+    seconds: int
+
+    @property
+    def ceiling_seconds(self) -> int:
+        """Half a phase, in whole seconds: wrk takes no fraction of a second."""
+        return max(1, self.seconds // 2)
 
 
 def run_wrk(server: Server, load: Load, mode: str, seconds: float, tag: str) -> dict[str, Any]:
@@ -613,16 +618,16 @@ def run_round(server: Server, url: str, load: Load, number: int, run_id: str) ->
     phases: dict[str, Phase] = {}
     rows, _ = drain(url, server)
     for index, (name, mode) in enumerate(plan):
-        seconds = load.seconds / 2 if mode == "ceiling" else load.seconds
+        seconds = load.ceiling_seconds if mode == "ceiling" else load.seconds
         tag = f"b{run_id}r{number}p{index}"
         phases[name] = measure(server, url, load, name, mode, seconds, tag, rows)
         rows = phases[name].rows_after
     partner, helpline_pks = partner_for_copy(url)
-    copies = [copy_ceiling(url, load.seconds / 2, load.batch, helpline_pks, partner)]
+    copies = [copy_ceiling(url, load.ceiling_seconds, load.batch, helpline_pks, partner)]
     phases["batch"] = measure(
         server, url, load, "batch", "batch", load.seconds, f"b{run_id}r{number}b", rows
     )
-    copies.append(copy_ceiling(url, load.seconds / 2, load.batch, helpline_pks, partner))
+    copies.append(copy_ceiling(url, load.ceiling_seconds, load.batch, helpline_pks, partner))
     for copy in copies:
         print(
             f"  copy: {copy.per_second:,.0f} rows/s ({copy.rows:,} rows), "
@@ -705,7 +710,7 @@ def report(
         f"- Server: gunicorn, {workers} sync workers, DEBUG=false. Load: wrk, "
         f"{load.threads} thread(s), {load.connections} connections "
         f"({load.batch_connections} for batches), {load.seconds:g} s per phase and "
-        f"{load.seconds / 2:g} s per ceiling, {len(rounds)} round(s), batches of "
+        f"{load.ceiling_seconds} s per ceiling, {len(rounds)} round(s), batches of "
         f"{load.batch} events, event timestamps spread over the last day. Each phase is "
         "bracketed by its ceiling (measured just before and just after; the ratio uses "
         "their mean).",
@@ -820,7 +825,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2, help="rounds of every phase (2)")
     parser.add_argument(
-        "--seconds", type=float, default=8, help="seconds per phase, half for ceilings (8)"
+        "--seconds", type=int, default=8, help="seconds per phase, half for ceilings (8)"
     )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument(
