@@ -54,8 +54,9 @@ class Event(models.Model):
     # protected from deletion by Django (PROTECT), not by database constraints: a foreign
     # key costs a lookup per row at commit, about as much as the rest of writing the row
     # (bench/README.md), and none can hold once events are distributed by partner
-    # (docs/decisions.md). No index of their own either: the indexes below lead with the
-    # partner and the helpline, and nothing reads events by key.
+    # (docs/decisions.md). No index of their own either: nothing reads raw events by key
+    # or by helpline (the pages read the aggregates), and the identity leads with the
+    # partner.
     partner = models.ForeignKey(
         Partner,
         on_delete=models.PROTECT,
@@ -116,8 +117,6 @@ class Event(models.Model):
             # Staff dashboards and exports over all partners for a time range, and
             # retention purges.
             models.Index(fields=["timestamp"], name="event_time"),
-            # The load page: clicks per hour on the priority helplines.
-            models.Index(fields=["helpline", "timestamp"], name="event_helpline_time"),
             # The rollup: the events committed since its last run (PostgreSQL).
             models.Index(fields=["txid"], name="event_txid"),
         ]
