@@ -1,18 +1,13 @@
 """The audit trail in the admin: listed, filtered and searched, never added, changed or
-deleted, by anyone (superusers included). Also re-registers the partner and key admins so
-that revoking keys, a bulk update that sends no signal, is recorded."""
+deleted, by anyone (superusers included)."""
 
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from audit.models import AuditEntry
-from audit.trail import recorded_bulk_change
-from helplines.admin import PartnerAdmin, PartnerAPIKeyAdmin
-from helplines.models import Partner, PartnerAPIKey
 
 ENTRY_FIELDS = (
     "at",
@@ -60,28 +55,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 def _shown(values: dict[str, Any], name: str) -> str:
     return repr(values[name]) if name in values else "—"
-
-
-# Key revocation is a bulk update (helplines.services.revoke_keys): no signal, so the two
-# admin paths that revoke are wrapped here to record each key that changed.
-admin.site.unregister(Partner)
-admin.site.unregister(PartnerAPIKey)
-
-
-@admin.register(Partner)
-class AuditedPartnerAdmin(PartnerAdmin):
-    def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
-        keys = PartnerAPIKey.objects.filter(partner_id=obj.pk) if obj.pk else None
-        if keys is None:
-            super().save_model(request, obj, form, change)
-            return
-        with recorded_bulk_change(keys, ["revoked"]):
-            super().save_model(request, obj, form, change)
-
-
-@admin.register(PartnerAPIKey)
-class AuditedPartnerAPIKeyAdmin(PartnerAPIKeyAdmin):
-    @admin.action(description="Revoke selected keys (cannot be undone)")
-    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[PartnerAPIKey]) -> None:
-        with recorded_bulk_change(queryset, ["revoked"]):
-            super().revoke_selected(request, queryset)

@@ -3,14 +3,12 @@
 Every save and delete of an audited model, and every change to its many-to-many fields,
 writes one AuditEntry in the same transaction: the changed fields only, before and after.
 Secrets never reach an entry: excluded fields are not read at all, and a change to a secret
-field (a password hash) is noted without its value. Bulk updates send no signal; the admin
-paths that use one (key revocation) record through `recorded_bulk_change`.
+field (a password hash) is noted without its value. Bulk updates send no signal: the
+product changes audited rows one save at a time (key revocation included).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,23 +106,6 @@ def record(
         before=before,
         after=after,
     )
-
-
-@contextmanager
-def recorded_bulk_change(queryset: models.QuerySet[Any], fields: Iterable[str]) -> Iterator[None]:
-    """Records the changes a bulk `update()` inside the block makes to `fields` of the
-    rows of `queryset` (updates send no signal): one entry per row that changed."""
-    model = queryset.model
-    rules = rules_for(model)
-    assert rules is not None, f"{model._meta.label} is not audited"
-    names = list(fields)
-    before = {row["pk"]: row for row in queryset.values("pk", *names)}
-    yield
-    for instance in model._base_manager.filter(pk__in=list(before)).order_by("pk"):
-        after = {name: _jsonable(getattr(instance, name)) for name in names}
-        old, new = changed({n: _jsonable(before[instance.pk][n]) for n in names}, after, rules)
-        if new:
-            record(action=Action.UPDATE, instance=instance, rules=rules, before=old, after=new)
 
 
 # --------------------------------------------------------------------------- receivers

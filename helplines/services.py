@@ -40,9 +40,18 @@ def create_partner(
 
 def revoke_keys(keys: list[PartnerAPIKey]) -> int:
     """Revoke `keys` (irreversible), effective at once; returns how many were still live."""
-    revoked = PartnerAPIKey.objects.filter(pk__in=[key.pk for key in keys], revoked=False).update(
-        revoked=True
-    )
+    # One save per key rather than one UPDATE: a save sends the signals the audit trail
+    # records from, whichever path revokes (admin, dashboard, shell). Keys come a few at a
+    # time; the row lock makes a concurrent revocation of the same key count once.
+    revoked = 0
+    with transaction.atomic():
+        live = PartnerAPIKey.objects.select_for_update().filter(
+            pk__in=[key.pk for key in keys], revoked=False
+        )
+        for key in live:
+            key.revoked = True
+            key.save(update_fields=["revoked"])
+            revoked += 1
     forget_keys([key.prefix for key in keys])
     return revoked
 

@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import Action, AuditEntry
 from audit.trail import NOT_RECORDED
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
-from helplines.services import issue_key
+from helplines.services import issue_key, revoke_keys
 
 
 @pytest.fixture
@@ -164,6 +164,28 @@ def test_editing_a_partner_and_revoking_a_key_on_its_page(
             {"revoked": False},
             {"revoked": True},
         ),
+    ]
+
+
+def test_revoking_keys_outside_the_admin_records_each_once(
+    partner: Partner, live_key: tuple[PartnerAPIKey, str]
+) -> None:
+    """`revoke_keys` is the one way keys are revoked, from any caller; a key already
+    revoked changes nothing and is not recorded again."""
+    mark = last_pk()
+
+    assert revoke_keys([live_key[0]]) == 1
+    assert revoke_keys([live_key[0]]) == 0
+
+    assert [as_row(entry) for entry in entries_after(mark)] == [
+        (
+            "system",
+            Action.UPDATE,
+            "helplines.partnerapikey",
+            live_key[0].prefix,
+            {"revoked": False},
+            {"revoked": True},
+        )
     ]
 
 
