@@ -1,14 +1,20 @@
-"""Chart geometry for the server-rendered SVG charts (templates/dashboard/_chart.svg).
+"""Chart geometry for the server-rendered SVG charts (templates/dashboard/_chart.svg.html).
 
 Charts are computed here as plain numbers and rendered by a template: no JavaScript, no
 inline style, so they work offline and under the strict Content-Security-Policy. Values
 show on hover through SVG <title>; every chart sits next to a table of the same numbers.
+
+Geometry is kept in the units of a WIDTH x HEIGHT drawing (the impact report and the admin's
+CTR image draw it as is). The dashboard draws the plot at the page's width instead: x as a
+percentage of the plot, y in pixels, text never scaled (`Chart.plot_percent`), so labels
+keep their size on a phone and on a wide screen alike.
 """
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import pairwise
 
 from django.utils.formats import number_format
 
@@ -41,6 +47,7 @@ class Column:
 class Tick:
     position: float
     label: str
+    minor: bool = False  # left out on narrow screens, where it would touch its neighbours
 
 
 @dataclass
@@ -57,6 +64,25 @@ class Chart:
     x_labels: list[Tick] = field(default_factory=list)
     columns: list[Column] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (css class, text)
+    note: str = ""  # said under the chart, e.g. which bar is a day so far
+
+    def plot_percent(self, x: float) -> float:
+        """x as a percentage of the plot's width (the dashboard's responsive drawing)."""
+        span = self.plot_right - self.plot_left
+        return round((x - self.plot_left) / span * 100, 3)
+
+    def width_percent(self, width: float) -> float:
+        return round(width / (self.plot_right - self.plot_left) * 100, 3)
+
+    @property
+    def segments(self) -> list[tuple[float, float, float, float, str]]:
+        """Each line as straight segments (x1, y1, x2, y2, css): a polyline's points cannot
+        be percentages, a <line>'s can."""
+        found: list[tuple[float, float, float, float, str]] = []
+        for points, css in self.lines:
+            pairs = [_point(point) for point in points.split()]
+            found.extend((a[0], a[1], b[0], b[1], css) for a, b in pairwise(pairs))
+        return found
 
     @property
     def plot_left(self) -> int:
@@ -119,9 +145,22 @@ def _percent(value: float | None) -> str:
     return "\N{EN DASH}" if value is None else f"{value * 100:.2f}%"
 
 
+def _point(text: str) -> tuple[float, float]:
+    x, y = text.split(",")
+    return float(x), float(y)
+
+
+# The widest a bar is drawn: one day of a short period is a bar, not the whole chart.
+MAX_BAR = 48
+
+
 def _x_labels(labels: Sequence[str], centres: Sequence[float], most: int = 12) -> list[Tick]:
+    """At most `most` labels, every other one minor (left out on a phone)."""
     step = max(1, math.ceil(len(labels) / most))
-    return [Tick(centres[i], labels[i]) for i in range(0, len(labels), step)]
+    return [
+        Tick(centres[i], labels[i], minor=n % 2 == 1)
+        for n, i in enumerate(range(0, len(labels), step))
+    ]
 
 
 def _slots(count: int, chart: Chart) -> tuple[float, list[float]]:
@@ -129,15 +168,31 @@ def _slots(count: int, chart: Chart) -> tuple[float, list[float]]:
     return slot, [round(chart.plot_left + slot * (i + 0.5), 1) for i in range(count)]
 
 
-def daily_chart(rows: Sequence[MetricRow]) -> Chart:
-    """Displays as bars (left axis), clicks as a line (right axis), CTR on hover."""
+def daily_chart(
+    rows: Sequence[MetricRow],
+    previous: Sequence[MetricRow] = (),
+    *,
+    partial: int | None = None,
+    previous_label: str = "previous period",
+) -> Chart:
+    """Displays as bars (left axis), clicks as a line (right axis), CTR on hover; the
+    previous period's displays as a dashed line on the same axis, position for position.
+
+    Rows are days or hours (`MetricRow.day` or `.hour`); `partial` is the index of the row
+    still in progress (today, this hour): its bar is drawn apart and said so.
+    """
+    hourly = any(row.hour for row in rows)
+    unit = "hour" if hourly else "day"
     chart = Chart(
-        label="Daily displays (bars, left axis) and clicks (line, right axis)",
+        label=f"Displays per {unit} (bars, left axis) and clicks (line, right axis)"
+        + (f", displays of the {previous_label} (dashed line)" if previous else ""),
         legend=[("legend-displays", "Displays"), ("legend-clicks", "Clicks")],
     )
+    if previous:
+        chart.legend.append(("legend-previous", f"Displays, {previous_label}"))
     slot, centres = _slots(len(rows), chart)
     y_displays = _Scale(
-        nice_axis(max((r.metrics.displays for r in rows), default=0)),
+        nice_axis(max((r.metrics.displays for r in (*rows, *previous)), default=0)),
         chart.plot_top,
         chart.plot_bottom,
     )
@@ -146,35 +201,49 @@ def daily_chart(rows: Sequence[MetricRow]) -> Chart:
         chart.plot_top,
         chart.plot_bottom,
     )
-    bar_width = round(max(slot * 0.7, 1), 1)
+    bar_width = round(min(max(slot * 0.7, 1), MAX_BAR), 1)
     points = []
-    for row, centre in zip(rows, centres, strict=True):
+    for index, (row, centre) in enumerate(zip(rows, centres, strict=True)):
         m = row.metrics
         top = y_displays(m.displays)
+        in_progress = index == partial
         chart.bars.append(
             Bar(
                 round(centre - bar_width / 2, 1),
                 top,
                 bar_width,
                 round(chart.plot_bottom - top, 1),
-                "bar-displays",
+                "bar-partial" if in_progress else "bar-displays",
             )
         )
         points.append((centre, y_clicks(m.clicks)))
-        chart.columns.append(
-            Column(
-                round(centre - slot / 2, 1),
-                round(slot, 1),
-                f"{_day(row.day)}: {_int(m.displays)} displays, {_int(m.clicks)} clicks, "
-                f"CTR {_percent(_float(m.ctr))}",
-            )
+        title = (
+            f"{_when(row)}{' (so far)' if in_progress else ''}: {_int(m.displays)} displays, "
+            f"{_int(m.clicks)} clicks, CTR {_percent(_float(m.ctr))}"
         )
+        if index < len(previous):
+            before = previous[index]
+            title += (
+                f"; {previous_label} ({_when(before)}): {_int(before.metrics.displays)} "
+                f"displays, {_int(before.metrics.clicks)} clicks"
+            )
+        chart.columns.append(Column(round(centre - slot / 2, 1), round(slot, 1), title))
+    if previous:
+        earlier = [
+            (centre, y_displays(row.metrics.displays))
+            for row, centre in zip(previous, centres, strict=False)
+        ]
+        chart.lines.append((" ".join(f"{x},{y}" for x, y in earlier), "line-previous"))
     chart.lines.append((" ".join(f"{x},{y}" for x, y in points), "line-clicks"))
     if len(rows) <= 45:
         chart.dots.extend((x, y, "dot-clicks") for x, y in points)
+    if partial is not None:
+        chart.legend.append(("legend-partial", f"This {unit} so far"))
+        chart.note = f"The lighter bar is this {unit} so far: it is not over yet."
     chart.y_ticks = _ticks(y_displays.maximum, y_displays)
     chart.y2_ticks = _ticks(y_clicks.maximum, y_clicks)
-    chart.x_labels = _x_labels([_short_day(r.day) for r in rows], centres)
+    labels = [_hour_label(r.hour, len(rows)) if hourly else _short_day(r.day) for r in rows]
+    chart.x_labels = _x_labels(labels, centres)
     return chart
 
 
@@ -207,42 +276,50 @@ def ctr_chart(rows: Sequence[MetricRow]) -> Chart:
 
 
 def hourly_chart(
-    hours: Sequence[tuple[datetime, int]], capacity: int | None, *, label: str
+    hours: Sequence[tuple[datetime, int]],
+    capacity: int | None,
+    *,
+    label: str,
+    partial_last: bool = False,
 ) -> Chart:
-    """Clicks per hour as bars against an hourly capacity line; over-capacity bars flagged."""
+    """Clicks per hour as bars against an hourly capacity line; over-capacity bars flagged;
+    the last hour drawn apart when it is the current one (`partial_last`)."""
     chart = Chart(label=label, legend=[("legend-clicks", "Clicks per hour")])
     peak = max((clicks for _, clicks in hours), default=0)
     y = _Scale(nice_axis(max(peak, capacity or 0)), chart.plot_top, chart.plot_bottom)
     slot, centres = _slots(len(hours), chart)
     bar_width = round(max(slot * 0.8, 1), 1)
-    for (hour, clicks), centre in zip(hours, centres, strict=True):
+    for index, ((hour, clicks), centre) in enumerate(zip(hours, centres, strict=True)):
         over = capacity is not None and clicks > capacity
+        so_far = partial_last and index == len(hours) - 1
         top = y(clicks)
+        css = "bar-over" if over else "bar-clicks"
         chart.bars.append(
             Bar(
                 round(centre - bar_width / 2, 1),
                 top,
                 bar_width,
                 round(chart.plot_bottom - top, 1),
-                "bar-over" if over else "bar-clicks",
+                f"{css} bar-so-far" if so_far else css,
             )
         )
         chart.columns.append(
             Column(
                 round(centre - slot / 2, 1),
                 round(slot, 1),
-                f"{hour:%Y-%m-%d %H:%M}: {_int(clicks)} clicks"
+                f"{hour:%Y-%m-%d %H:%M}{' (so far)' if so_far else ''}: {_int(clicks)} clicks"
                 + (f" (capacity {capacity}, over)" if over else ""),
             )
         )
     if capacity is not None:
+        # Named in the legend, not on the plot, where it would lie across the bars.
         chart.threshold = Tick(y(capacity), f"capacity {capacity}/h")
-        chart.legend.append(("legend-capacity", "Hourly capacity"))
+        chart.legend.append(("legend-capacity", f"Hourly capacity ({capacity}/h)"))
         chart.legend.append(("legend-over", "Over capacity"))
+    if partial_last:
+        chart.legend.append(("legend-partial", "This hour so far"))
     chart.y_ticks = _ticks(y.maximum, y)
-    chart.x_labels = _x_labels(
-        [f"{h:%a %H:%M}" if len(hours) > 24 else f"{h:%H:%M}" for h, _ in hours], centres
-    )
+    chart.x_labels = _x_labels([_hour_label(h, len(hours)) for h, _ in hours], centres, most=8)
     return chart
 
 
@@ -296,3 +373,14 @@ def _day(value: date | None) -> str:
 
 def _short_day(value: date | None) -> str:
     return f"{value:%d %b}" if value else ""
+
+
+def _hour_label(value: datetime | None, count: int) -> str:
+    """An hour on the x axis: with its weekday when the chart spans more than a day."""
+    if value is None:
+        return ""
+    return f"{value:%a %H:%M}" if count > 24 else f"{value:%H:%M}"
+
+
+def _when(row: MetricRow) -> str:
+    return f"{row.hour:%a %Y-%m-%d %H:%M}" if row.hour else _day(row.day)

@@ -11,11 +11,12 @@ import csv
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db import connection
 
-from dashboard.forms import DashboardQuery
+from dashboard.query import DashboardQuery
 from events.metrics import (
     CONTACT_METHODS,
     Dimension,
@@ -31,6 +32,9 @@ from events.models import BillingStatement
 from events.selectors import raw_events_csv
 from events.statements import month_last_day, statement_cells, statement_row
 from helplines.models import Partner
+
+if TYPE_CHECKING:  # pages imports nothing from here; the type is only named
+    from dashboard.pages import HelplineLoad
 
 # Spreadsheets run a cell beginning with one of these as a formula (CWE-1236).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -78,6 +82,19 @@ PAIRED_COLUMNS = [
     "sessions_paired",  # sessions that displayed a service of a pair
     "sessions_alone",  # of those, sessions that displayed one without its pair in the window
     "alone_rate",
+]
+LOAD_COLUMNS = [
+    "helpline_id",
+    "helpline_name",
+    "country_code",
+    "hourly_capacity",
+    "status",
+    "clicks_this_hour_so_far",
+    "clicks_24h",
+    "peak_hour_24h",
+    "hours_over_24h",
+    "peak_hour_7d",
+    "hours_over_7d",
 ]
 EVENT_COLUMNS = [
     "id",
@@ -194,6 +211,26 @@ def paired_rows(query: DashboardQuery) -> Iterator[list[object]]:
             row.sessions_paired,
             row.sessions_alone,
             format_ratio(row.alone_rate),
+        ]
+
+
+def load_rows(loads: Iterable["HelplineLoad"]) -> Iterator[list[object]]:
+    """load.csv: the load page's table, one row per priority helpline, its status in the
+    page's words."""
+    for item in loads:
+        capacity = item.helpline.hourly_capacity
+        yield [
+            item.helpline.public_id,
+            item.helpline.name,
+            item.helpline.country_code,
+            "" if capacity is None else capacity,
+            item.status,
+            item.this_hour,
+            item.clicks_24h,
+            item.peak_24h,
+            item.over_24h,
+            item.peak_7d,
+            item.over_7d,
         ]
 
 

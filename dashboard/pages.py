@@ -1,9 +1,10 @@
 """What each dashboard page shows, assembled from `events.metrics` (no figure is computed here).
 
-Each function runs a fixed number of queries, whatever the number of partners or
-helplines: one per table or chart.
+Each function runs a fixed number of queries, whatever the number of partners, helplines or
+events: one per table or chart, each read from the aggregates.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from dashboard import charts
-from dashboard.forms import DashboardQuery
+from dashboard import charts, selectors
+from dashboard.query import DashboardQuery, TableOptions
 from events.metrics import (
+    HOUR,
     Dimension,
     EventFilter,
     MetricRow,
@@ -32,9 +34,10 @@ from events.metrics import (
 )
 from events.models import ContactMethod
 from events.selectors import refusals_by_code
-from helplines.models import Helpline, LoadEpisode, Partner, country_name
+from helplines.models import Helpline, Partner, country_name
 
-TOP_HELPLINES = 10
+# Rows a breakdown table shows before "show all".
+TOP_ROWS = 10
 # Load episodes listed on the load page, newest first (the admin lists every one).
 RECENT_EPISODES = 50
 
@@ -91,22 +94,163 @@ def _sum(rows: list[MetricRow]) -> Metrics:
     return total
 
 
-def performance(query: DashboardQuery) -> dict[str, Any]:
-    """KPIs, daily chart, contact methods and top helplines of `query` (3 queries)."""
-    event_filter = query.event_filter()
-    days = fill_days(
-        metric_rows(event_filter, [Dimension.DAY], query.tz), query.first_day, query.last_day
+# ------------------------------------------------------------------ breakdown tables
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownRow:
+    key: str  # the value its filter takes: a partner slug, a helpline id, a country code
+    label: str
+    metrics: Metrics
+    country: str = ""
+
+
+# Columns a breakdown sorts by, each read from a row; None (an undefined ratio, sessions
+# not kept) sorts after every value whichever the direction.
+SORT_COLUMNS: dict[str, Callable[[BreakdownRow], Any]] = {
+    "name": lambda row: row.label.casefold(),
+    "country": lambda row: row.country,
+    "displays": lambda row: row.metrics.displays,
+    "clicks": lambda row: row.metrics.clicks,
+    "ctr": lambda row: row.metrics.ctr,
+    "sessions_reached": lambda row: row.metrics.sessions_reached,
+    "sessions_converted": lambda row: row.metrics.sessions_converted,
+    "conversion_rate": lambda row: row.metrics.conversion_rate,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """One sortable table of figures per partner, helpline or country."""
+
+    name: str
+    rows: list[BreakdownRow]  # the rows shown
+    total: int  # rows there are
+    column: str
+    descending: bool
+    showing_all: bool
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.rows) < self.total
+
+
+def breakdown(
+    name: str, rows: list[BreakdownRow], options: TableOptions, *, default: str
+) -> Breakdown:
+    """`rows` sorted as `options` ask (`default` otherwise), the first TOP_ROWS unless all."""
+    spec = options.sort.get(name, default)
+    column = spec.lstrip("-")
+    if column not in SORT_COLUMNS:
+        spec, column = default, default.lstrip("-")
+    descending = spec.startswith("-")
+    value = SORT_COLUMNS[column]
+    ordered = sorted(rows, key=lambda row: (row.label.casefold(), row.key))
+    present = [row for row in ordered if value(row) is not None]
+    # Stable sorts: equal values keep the name order, in either direction.
+    present.sort(key=value, reverse=descending)
+    ordered = present + [row for row in ordered if value(row) is None]
+    showing_all = name in options.show_all
+    return Breakdown(
+        name=name,
+        rows=ordered if showing_all else ordered[:TOP_ROWS],
+        total=len(ordered),
+        column=column,
+        descending=descending,
+        showing_all=showing_all,
     )
-    current = _sum(days)
+
+
+def helpline_rows(event_filter: EventFilter, tz: ZoneInfo) -> list[BreakdownRow]:
+    return [
+        BreakdownRow(
+            row.helpline.public_id, row.helpline.name, row.metrics, row.helpline.country_code
+        )
+        for row in metric_rows(event_filter, [Dimension.HELPLINE], tz)
+        if row.helpline is not None
+    ]
+
+
+def partner_rows(event_filter: EventFilter, tz: ZoneInfo) -> list[BreakdownRow]:
+    return [
+        BreakdownRow(row.partner.slug, row.partner.name, row.metrics)
+        for row in metric_rows(event_filter, [Dimension.PARTNER], tz)
+        if row.partner is not None
+    ]
+
+
+def country_rows(event_filter: EventFilter, tz: ZoneInfo) -> list[BreakdownRow]:
+    return [
+        BreakdownRow(
+            row.country or "", country_name(row.country or ""), row.metrics, row.country or ""
+        )
+        for row in metric_rows(event_filter, [Dimension.COUNTRY], tz)
+    ]
+
+
+# ------------------------------------------------------------------ pages
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """What the period is compared with, in words the page shows."""
+
+    previous: DashboardQuery
+    cut: datetime | None  # the present, when the period is not over (local time)
+    previous_end: datetime | None  # where the previous period is cut to match (local time)
+
+    @property
+    def partial(self) -> bool:
+        return self.cut is not None
+
+
+def _series(query: DashboardQuery, event_filter: EventFilter) -> list[MetricRow]:
+    """The chart's rows of `event_filter`: per hour for a short period, else per day."""
+    if query.is_hourly:
+        rows = metric_rows(event_filter, [Dimension.HOUR], query.tz)
+        return fill_hours(rows, event_filter.start, event_filter.end, query.tz)
+    rows = metric_rows(event_filter, [Dimension.DAY], query.tz)
+    last_day = (event_filter.end - timedelta(microseconds=1)).astimezone(query.tz).date()
+    return fill_days(rows, event_filter.start.astimezone(query.tz).date(), last_day)
+
+
+def performance(
+    query: DashboardQuery,
+    *,
+    now: datetime,
+    options: TableOptions | None = None,
+    with_helplines: bool = True,
+) -> dict[str, Any]:
+    """KPIs against the previous period, the chart (per day, or per hour for one or two
+    days), contact methods and the helplines (5 queries; 7 for a period charted per hour,
+    whose totals are read apart because sessions are kept per day)."""
+    options = options or TableOptions()
+    event_filter = query.event_filter()
     previous_query = query.previous()
-    previous = totals(previous_query.event_filter(), query.tz)
-    helplines = sorted(
-        metric_rows(event_filter, [Dimension.HELPLINE], query.tz),
-        key=lambda row: (
-            -row.metrics.clicks,
-            -row.metrics.displays,
-            row.helpline.name if row.helpline else "",
-        ),
+    previous_filter = query.previous_filter(now)
+    series = _series(query, event_filter)
+    earlier = _series(query, previous_filter)
+    if query.is_hourly:
+        current, previous = totals(event_filter, query.tz), totals(previous_filter, query.tz)
+    else:
+        current, previous = _sum(series), _sum(earlier)
+    cut = query.cut(now)
+    partial = None
+    if cut is not None:
+        # The row still in progress: this hour, or today.
+        if query.is_hourly:
+            partial = next(
+                (i for i, row in enumerate(series) if row.hour and row.hour > cut - HOUR), None
+            )
+        else:
+            partial = (cut.astimezone(query.tz).date() - query.first_day).days
+        # The previous period is drawn only as far as it is compared.
+        earlier = earlier[: (partial or 0) + 1]
+    previous_cut = query.previous_cut(now)
+    comparison = Comparison(
+        previous=previous_query,
+        cut=cut.astimezone(query.tz) if cut else None,
+        previous_end=previous_cut.astimezone(query.tz) if previous_cut else None,
     )
     return {
         # Sessions are distinct counts kept per day of the zones in `session_zones`: in
@@ -114,29 +258,58 @@ def performance(query: DashboardQuery) -> dict[str, Any]:
         "session_zones": None if current.sessions_reached is not None else session_zone_names(),
         "query": query,
         "previous_query": previous_query,
+        "comparison": comparison,
         "totals": current,
         "kpis": kpis(current, previous),
-        "days": days,
-        "daily_chart": charts.daily_chart(days),
+        "days": series,
+        "daily_chart": charts.daily_chart(series, earlier, partial=partial),
         "contact_methods": contact_methods(current),
-        "top_helplines": helplines[:TOP_HELPLINES],
-        "helpline_count": len(helplines),
+        "helplines": (
+            breakdown(
+                "helplines", helpline_rows(event_filter, query.tz), options, default="-clicks"
+            )
+            if with_helplines
+            else None
+        ),
     }
 
 
-def overview(query: DashboardQuery) -> dict[str, Any]:
-    """The overview: `performance` plus the per-partner table (4 queries)."""
-    context = performance(query)
-    context["partners"] = sorted(
-        metric_rows(query.event_filter(), [Dimension.PARTNER], query.tz),
-        key=lambda row: (-row.metrics.displays, row.partner.name if row.partner else ""),
+def overview(query: DashboardQuery, *, now: datetime, options: TableOptions) -> dict[str, Any]:
+    """The overview: `performance` plus the partners and countries tables (8 queries)."""
+    context = performance(query, now=now, options=options)
+    event_filter = query.event_filter()
+    context["partners"] = breakdown(
+        "partners", partner_rows(event_filter, query.tz), options, default="-displays"
+    )
+    context["countries"] = breakdown(
+        "countries", country_rows(event_filter, query.tz), options, default="-displays"
     )
     return context
 
 
-def partner_page(query: DashboardQuery, partner: Partner, *, now: datetime) -> dict[str, Any]:
-    """One partner's performance plus its integration health (8 queries)."""
-    context = performance(query)
+def helpline_page(
+    query: DashboardQuery, helpline: Helpline, *, now: datetime, options: TableOptions
+) -> dict[str, Any]:
+    """One helpline: its performance, the partners that showed it, its load against its
+    hourly capacity and its latest episodes over capacity (9 queries)."""
+    context = performance(query, now=now, options=options, with_helplines=False)
+    context["partners"] = breakdown(
+        "partners", partner_rows(query.event_filter(), query.tz), options, default="-displays"
+    )
+    context["load"] = helpline_loads([helpline], now=now, tz=query.tz)[0]
+    context["episodes"] = selectors.recent_load_episodes(10, helpline=helpline)
+    context["helpline"] = helpline
+    return context
+
+
+def partner_page(
+    query: DashboardQuery, partner: Partner, *, now: datetime, options: TableOptions
+) -> dict[str, Any]:
+    """One partner's performance plus its integration health (11 queries)."""
+    context = performance(query, now=now, options=options)
+    context["countries"] = breakdown(
+        "countries", country_rows(query.event_filter(), query.tz), options, default="-displays"
+    )
     since = (now - timedelta(hours=47)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     recent = EventFilter(
         start=since,
@@ -184,7 +357,7 @@ def impact_report(query: DashboardQuery, partner: Partner, *, now: datetime) -> 
     """The impact report of one partner over a period: the partner page's figures (the same
     `performance`), every helpline and country reached, paired services per day (6 queries).
     """
-    context = performance(query)
+    context = performance(query, now=now, with_helplines=False)
     event_filter = query.event_filter()
     helplines = sorted(
         metric_rows(event_filter, [Dimension.HELPLINE], query.tz),
@@ -245,21 +418,42 @@ class HelplineLoad:
     def over_7d(self) -> int:
         return self._over(self.week, self.helpline.hourly_capacity)
 
+    @property
+    def this_hour(self) -> int:
+        """Clicks in the current clock hour so far."""
+        return self.day[-1][1] if self.day else 0
 
-def load(*, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    """Clicks per hour on each priority helpline over 24 h and 7 days, and the latest
-    episodes over capacity (3 queries)."""
-    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    week_start, day_start = end - timedelta(days=7), end - timedelta(hours=24)
-    helplines = list(Helpline.objects.filter(is_priority=True).order_by("name", "public_id"))
+    @property
+    def flagged(self) -> bool:
+        return bool(self.over_24h or self.over_7d)
+
+    @property
+    def status(self) -> str:
+        """The page's and load.csv's word for it."""
+        if self.flagged:
+            return "over capacity"
+        return "no capacity set" if self.helpline.hourly_capacity is None else "within capacity"
+
+
+def _load_window(now: datetime) -> tuple[datetime, datetime, datetime]:
+    """(7 days before, 24 hours before, end): whole clock hours up to the current one."""
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + HOUR
+    return end - timedelta(days=7), end - timedelta(hours=24), end
+
+
+def helpline_loads(helplines: list[Helpline], *, now: datetime, tz: ZoneInfo) -> list[HelplineLoad]:
+    """Clicks per clock hour of live traffic on `helplines` over 24 h and 7 days, the
+    current hour so far last (1 query)."""
+    week_start, day_start, end = _load_window(now)
     clicks: dict[tuple[int, datetime], int] = {}
-    for row in metric_rows(
-        EventFilter(start=week_start, end=end, priority_only=True),
-        [Dimension.HOUR, Dimension.HELPLINE],
-        tz,
-    ):
-        assert row.helpline is not None and row.hour is not None
-        clicks[(row.helpline.id, row.hour)] = row.metrics.clicks
+    if helplines:
+        for row in metric_rows(
+            EventFilter(start=week_start, end=end, helpline_ids=frozenset(h.pk for h in helplines)),
+            [Dimension.HOUR, Dimension.HELPLINE],
+            tz,
+        ):
+            assert row.helpline is not None and row.hour is not None
+            clicks[(row.helpline.id, row.hour)] = row.metrics.clicks
     hour_slots = [row.hour for row in fill_hours([], week_start, end, tz) if row.hour is not None]
     loads = []
     for helpline in helplines:
@@ -274,25 +468,32 @@ def load(*, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
                     day,
                     helpline.hourly_capacity,
                     label=f"{helpline.name}: clicks per hour, last 24 hours",
+                    partial_last=True,
                 ),
                 week_chart=charts.hourly_chart(
                     week,
                     helpline.hourly_capacity,
                     label=f"{helpline.name}: clicks per hour, last 7 days",
+                    partial_last=True,
                 ),
             )
         )
+    return loads
+
+
+def load(*, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """Clicks per hour on each priority helpline over 24 h and 7 days, and the latest
+    episodes over capacity (3 queries)."""
+    loads = helpline_loads(selectors.priority_helplines(), now=now, tz=tz)
     # Helplines over capacity first: they are why someone opens this page.
-    loads.sort(key=lambda item: (not (item.over_24h or item.over_7d), item.helpline.name))
+    loads.sort(key=lambda item: (not item.flagged, item.helpline.name))
+    _, _, end = _load_window(now)
     return {
         "loads": loads,
-        "episodes": list(
-            LoadEpisode.objects.select_related("helpline").order_by("-started_at", "pk")[
-                :RECENT_EPISODES
-            ]
-        ),
+        "episodes": selectors.recent_load_episodes(RECENT_EPISODES),
         "window_end": end.astimezone(tz),
-        "flagged": [item for item in loads if item.over_24h or item.over_7d],
+        "now": now.astimezone(tz),
+        "flagged": [item for item in loads if item.flagged],
         "tz": tz,
     }
 

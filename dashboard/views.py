@@ -1,15 +1,15 @@
-"""Staff analytics pages and CSV exports: parse the filters, call `pages`/`exports`, render."""
+"""Staff analytics pages and CSV exports: parse the filter state, call `pages`/`exports`,
+render."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib.admin import site as admin_site
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
@@ -17,21 +17,43 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from dashboard import exports, pages
-from dashboard.forms import BillingForm, DashboardFilterForm, DashboardQuery, Preset
+from dashboard.forms import BillingForm, last_complete_month
 from dashboard.pdf import html_to_pdf
-from helplines.models import Partner
+from dashboard.query import (
+    FilterChoices,
+    ParsedQuery,
+    Preset,
+    TableOptions,
+    parse_query,
+    timezone_names,
+)
+from helplines.models import Helpline, Partner
 
 # Staff see the dashboard when they may view events: superusers, and the Analysts group.
 DASHBOARD_PERMISSION = "events.view_event"
+# The group that grants it (dashboard/migrations/0001_analysts_group.py).
+ANALYSTS_GROUP = "Analysts"
+
+# The load page reloads itself this often (a meta refresh: no script needed); the figures
+# move with the rollup, every minute or so.
+LOAD_REFRESH_SECONDS = 120
 
 
 def dashboard_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Staff only (anonymous users go to the admin login), with the view-events permission."""
+    """Staff only (anonymous users go to the admin login), with the view-events permission;
+    staff without it get a page saying what is missing and who grants it."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(DASHBOARD_PERMISSION):
-            raise PermissionDenied
+            response = _page(
+                request,
+                "dashboard/forbidden.html",
+                "No access to the analytics",
+                {"group": ANALYSTS_GROUP, "permission": DASHBOARD_PERMISSION},
+            )
+            response.status_code = 403
+            return response
         return view(request, *args, **kwargs)
 
     return staff_member_required(wrapped)
@@ -43,66 +65,121 @@ def _page(request: HttpRequest, template: str, title: str, context: dict[str, An
     return render(request, template, base | {"title": title} | context)
 
 
+def _filter_context(
+    parsed: ParsedQuery, choices: FilterChoices, *, view_name: str, view_args: tuple = ()
+) -> dict[str, Any]:
+    """What the filter form, the tabs and every link of a page are rendered from."""
+    return {
+        "problems": parsed.problems,
+        "choices": choices,
+        "presets": Preset.CHOICES,
+        "timezones": timezone_names(),
+        "view_name": view_name,
+        "view_args": view_args,
+    }
+
+
+def _billing_month(now: datetime) -> str:
+    return f"{last_complete_month(now):%Y-%m}"
+
+
 @dashboard_view
 def overview(request: HttpRequest) -> HttpResponse:
-    form = DashboardFilterForm(request.GET or None)
-    query = form.query()
-    context = pages.overview(query)
+    now, choices = timezone.now(), FilterChoices()
+    parsed = parse_query(request.GET, now=now, choices=choices)
+    options = TableOptions.parse(request.GET)
+    context = pages.overview(parsed.query, now=now, options=options)
     return _page(
         request,
         "dashboard/overview.html",
         "Analytics",
-        {"form": form, "active_tab": "overview"} | context,
+        _filter_context(parsed, choices, view_name="dashboard:overview")
+        | {"active_tab": "overview", "options": options, "billing_month": _billing_month(now)}
+        | context,
     )
 
 
 @dashboard_view
 def partner_detail(request: HttpRequest, slug: str) -> HttpResponse:
     partner = get_object_or_404(Partner, slug=slug)
-    form = DashboardFilterForm(request.GET or None)
-    query = replace(form.query(), partner=partner)
-    now = timezone.now()
-    context = pages.partner_page(query, partner, now=now)
+    now, choices = timezone.now(), FilterChoices()
+    parsed = parse_query(request.GET, now=now, choices=choices)
+    query = replace(parsed.query, partner=partner)
+    options = TableOptions.parse(request.GET)
+    context = pages.partner_page(query, partner, now=now, options=options)
     return _page(
         request,
         "dashboard/partner.html",
         f"{partner.name}: analytics",
-        {"form": form, "now": now, "active_tab": "partner"} | context,
+        _filter_context(parsed, choices, view_name="dashboard:partner", view_args=(slug,))
+        | {
+            "now": now,
+            "active_tab": "partner",
+            "options": options,
+            "billing_month": _billing_month(now),
+        }
+        | context,
     )
 
 
-def _report_query(
-    request: HttpRequest, partner: Partner
-) -> tuple[DashboardFilterForm, DashboardQuery]:
+@dashboard_view
+def helpline_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    """One helpline: reached from every place the dashboard names a helpline."""
+    helpline = get_object_or_404(Helpline, public_id=public_id)
+    now, choices = timezone.now(), FilterChoices()
+    parsed = parse_query(request.GET, now=now, choices=choices)
+    query = replace(parsed.query, helpline=helpline)
+    options = TableOptions.parse(request.GET)
+    context = pages.helpline_page(query, helpline, now=now, options=options)
+    return _page(
+        request,
+        "dashboard/helpline.html",
+        f"{helpline.name}: analytics",
+        _filter_context(
+            parsed, choices, view_name="dashboard:helpline", view_args=(helpline.public_id,)
+        )
+        | {"active_tab": "helpline", "options": options, "billing_month": _billing_month(now)}
+        | context,
+    )
+
+
+def _report_query(request: HttpRequest, partner: Partner) -> ParsedQuery:
     """The report's period: the last whole quarter unless another one is asked for (any
     length); the whole of the partner's traffic, whatever other filter the link carried."""
-    data = request.GET.copy()
-    if not any(data.get(name) for name in ("range", "start", "end")):
-        data["range"] = Preset.LAST_QUARTER
-    form = DashboardFilterForm(data, max_days=None)
-    if form.is_valid():
-        query = form.query()
-    else:
-        query = DashboardFilterForm({"range": Preset.LAST_QUARTER, "tz": data.get("tz")}).query()
-    return form, replace(query, partner=partner, country="", helpline=None)
+    parsed = parse_query(
+        request.GET, now=timezone.now(), max_days=None, default_preset=Preset.LAST_QUARTER
+    )
+    parsed.query = replace(parsed.query, partner=partner, country="", helpline=None)
+    return parsed
 
 
 @dashboard_view
 def partner_report(request: HttpRequest, slug: str) -> HttpResponse:
     """The impact report: made to be read, printed and handed to stakeholders."""
     partner = get_object_or_404(Partner, slug=slug)
-    form, query = _report_query(request, partner)
-    context = pages.impact_report(query, partner, now=timezone.now())
-    return render(request, "dashboard/report.html", {"form": form, "pdf": False} | context)
+    parsed = _report_query(request, partner)
+    context = pages.impact_report(parsed.query, partner, now=timezone.now())
+    return render(
+        request,
+        "dashboard/report.html",
+        {
+            "problems": parsed.problems,
+            "presets": Preset.CHOICES,
+            "timezones": timezone_names(),
+            "pdf": False,
+        }
+        | context,
+    )
 
 
 @dashboard_view
 def partner_report_pdf(request: HttpRequest, slug: str) -> HttpResponse:
     """The impact report as a PDF download: the same page, the same figures."""
     partner = get_object_or_404(Partner, slug=slug)
-    form, query = _report_query(request, partner)
-    if not form.is_valid():
-        return _bad_request(form.errors.as_text())
+    parsed = _report_query(request, partner)
+    if parsed.problems:
+        return _bad_request(parsed.problems)
+    query = parsed.query
     context = pages.impact_report(query, partner, now=timezone.now())
     html = render_to_string("dashboard/report.html", {"pdf": True} | context, request=request)
     response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
@@ -112,14 +189,70 @@ def partner_report_pdf(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @dashboard_view
+def load(request: HttpRequest) -> HttpResponse:
+    now, choices = timezone.now(), FilterChoices()
+    parsed = parse_query(request.GET, now=now, choices=choices)
+    context = pages.load(now=now, tz=parsed.query.tz)
+    return _page(
+        request,
+        "dashboard/load.html",
+        "Load on priority helplines",
+        _filter_context(parsed, choices, view_name="dashboard:load")
+        | {
+            "active_tab": "load",
+            "query": parsed.query,
+            "refresh_seconds": LOAD_REFRESH_SECONDS,
+        }
+        | context,
+    )
+
+
+@dashboard_view
+def load_csv(request: HttpRequest) -> HttpResponseBase:
+    """The load page's table: one row per priority helpline."""
+    now = timezone.now()
+    parsed = parse_query(request.GET, now=now)
+    if parsed.problems:
+        return _bad_request(parsed.problems)
+    tz = parsed.query.tz
+    context = pages.load(now=now, tz=tz)
+    return _csv_response(
+        f"load-{context['window_end']:%Y-%m-%dT%H%M}"
+        + ("" if str(tz) == "UTC" else f"-{str(tz).replace('/', '_')}")
+        + ".csv",
+        exports.stream_csv(
+            title="Throughline load on priority helplines: clicks per clock hour, live traffic",
+            metadata=[
+                ("hours up to", f"{context['window_end']:%Y-%m-%d %H:%M}"),
+                ("time zone", str(tz)),
+                ("test traffic", "excluded"),
+            ],
+            header=exports.LOAD_COLUMNS,
+            rows=exports.load_rows(context["loads"]),
+            generated_at=now.astimezone(tz),
+        ),
+    )
+
+
+@dashboard_view
+def partner_ctr_svg(request: HttpRequest, slug: str) -> HttpResponse:
+    """The partner's last-30-days CTR chart as an SVG image, for its admin change page."""
+    partner = get_object_or_404(Partner, slug=slug)
+    chart = pages.partner_ctr_chart(partner, now=timezone.now())
+    response = render(request, "dashboard/ctr.svg", {"chart": chart, "partner": partner})
+    response["Content-Type"] = "image/svg+xml"
+    return response
+
+
+@dashboard_view
 def paired_csv(request: HttpRequest) -> HttpResponseBase:
     """Paired services per UTC day and partner, for compliance reviews (counts only)."""
-    form = DashboardFilterForm(request.GET, max_days=None)
-    if not form.is_valid():
-        return _bad_request(form.errors.as_text())
-    query = form.query()
+    parsed = parse_query(request.GET, now=timezone.now(), max_days=None)
+    if parsed.problems:
+        return _bad_request(parsed.problems)
+    query = parsed.query
     return _csv_response(
-        f"paired-{query.first_day}-{query.last_day}.csv",
+        query.filename("paired"),
         exports.stream_csv(
             title="Throughline paired services: sessions displaying one service of a pair alone",
             metadata=[
@@ -135,29 +268,6 @@ def paired_csv(request: HttpRequest) -> HttpResponseBase:
             generated_at=timezone.now().astimezone(UTC),
         ),
     )
-
-
-@dashboard_view
-def load(request: HttpRequest) -> HttpResponse:
-    form = DashboardFilterForm(request.GET or None)
-    query = form.query()
-    context = pages.load(now=timezone.now(), tz=query.tz)
-    return _page(
-        request,
-        "dashboard/load.html",
-        "Load on priority helplines",
-        {"form": form, "active_tab": "load"} | context,
-    )
-
-
-@dashboard_view
-def partner_ctr_svg(request: HttpRequest, slug: str) -> HttpResponse:
-    """The partner's last-30-days CTR chart as an SVG image, for its admin change page."""
-    partner = get_object_or_404(Partner, slug=slug)
-    chart = pages.partner_ctr_chart(partner, now=timezone.now())
-    response = render(request, "dashboard/ctr.svg", {"chart": chart, "partner": partner})
-    response["Content-Type"] = "image/svg+xml"
-    return response
 
 
 @dashboard_view
@@ -184,13 +294,14 @@ def _filtered_export(
     title: str,
     write: Callable[..., Iterator[str] | Iterator[bytes]],
 ) -> HttpResponseBase:
-    """A CSV of the page's filters: the filters, time zone and generation time come first."""
-    form = DashboardFilterForm(request.GET, max_days=None)
-    if not form.is_valid():
-        return _bad_request(form.errors.as_text())
-    query = form.query()
+    """A CSV of the page's filters: the filters, time zone and generation time come first.
+    A parameter that does not parse is refused: a file must hold what was asked for."""
+    parsed = parse_query(request.GET, now=timezone.now(), max_days=None)
+    if parsed.problems:
+        return _bad_request(parsed.problems)
+    query = parsed.query
     return _csv_response(
-        f"{name}-{query.first_day}-{query.last_day}.csv",
+        query.filename(name),
         write(
             query,
             title=title,
@@ -208,7 +319,7 @@ def _filtered_export(
 def billing_csv(request: HttpRequest) -> HttpResponseBase:
     form = BillingForm(request.GET)
     if not form.is_valid():
-        return _bad_request(form.errors.as_text())
+        return _bad_request([form.errors.as_text()])
     month, partner = form.cleaned_data["month"], form.cleaned_data["partner"]
     return _csv_response(
         f"billing-{month:%Y-%m}{'-' + partner.slug if partner else ''}.csv",
@@ -227,8 +338,8 @@ def billing_csv(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-def _bad_request(message: str) -> HttpResponse:
-    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+def _bad_request(problems: list[str]) -> HttpResponse:
+    return HttpResponse("\n".join(problems), status=400, content_type="text/plain; charset=utf-8")
 
 
 def _csv_response(filename: str, content: Iterator[str] | Iterator[bytes]) -> StreamingHttpResponse:

@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
         ("/admin/login/", 200, True),
         ("/dashboard/", 302, True),
         ("/dashboard/partners/acme/report/", 302, True),
+        ("/dashboard/helplines/any-line/", 302, True),
         ("/account/2fa/enrol/", 302, True),
         ("/account/2fa/verify/", 302, True),
         ("/v1/topics", 401, False),

@@ -1,6 +1,7 @@
 """How figures read on the dashboard: grouped integers, percentages, signed changes."""
 
 from decimal import Decimal
+from typing import Any
 
 from django import template
 from django.utils.formats import number_format
@@ -40,8 +41,10 @@ PAINT = {
     "bar-clicks": "#e8833a",
     "bar-over": "#c62828",
     "bar-test": "#9c8ccf",
+    "bar-partial": "#9fbfd0",
     "dot-clicks": "#e8833a",
     "line-clicks": "#e8833a",
+    "line-previous": "#8a8a8a",
     "grid": "#dddddd",
     "axis-label": "#666666",
 }
@@ -51,3 +54,14 @@ PAINT = {
 def paint(css_class: str) -> str:
     """The colour a chart element of `css_class` is drawn in (black when unknown)."""
     return PAINT.get(css_class, "#000000")
+
+
+@register.filter
+def plot_x(value: float, chart: Any) -> str:
+    """An x of the chart's geometry as a percentage of the plot (see dashboard.charts)."""
+    return f"{chart.plot_percent(value):g}"
+
+
+@register.filter
+def plot_width(value: float, chart: Any) -> str:
+    return f"{chart.width_percent(value):g}"

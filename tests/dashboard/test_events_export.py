@@ -138,7 +138,7 @@ def test_events_csv_is_exactly_these_bytes(
 
     assert response.status_code == 200
     assert response["Content-Disposition"] == (
-        'attachment; filename="events-2026-10-24-2026-10-26.csv"'
+        'attachment; filename="events-2026-10-24-2026-10-26-Europe_Paris.csv"'
     )
     assert (
         content

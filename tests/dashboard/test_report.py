@@ -161,7 +161,12 @@ def test_the_partner_page_links_the_report_and_shows_paired_services(
 ) -> None:
     html = staff_client.get("/dashboard/partners/acme/", Q3).content.decode()
 
-    assert 'href="/dashboard/partners/acme/report/"' in html
+    # The report of the page's own period, and the default one (the last quarter).
+    assert (
+        'href="/dashboard/partners/acme/report/?range=custom&amp;start=2026-07-01'
+        '&amp;end=2026-09-30&amp;tz=UTC"' in html
+    )
+    assert 'href="/dashboard/partners/acme/report/?range=last_quarter&amp;tz=UTC"' in html
     assert row_value(html, "paired-table", "paired", "data-paired") == ["6"]
     assert row_value(html, "paired-table", "alone", "data-paired") == ["5"]
 
