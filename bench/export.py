@@ -80,10 +80,10 @@ TARGET_RATIO = 0.5  # events.csv rows/s over psql's COPY rows/s
 TARGET_GROWTH_MB = 20.0  # the serving worker's RSS growth over one download
 TARGET_INGEST = 0.8  # ingest req/s while exports run, over ingest alone
 
-# /work/shared/FINDINGS.md, measured on main at 270a202 with the ORM iterator + csv.writer.
-FINDINGS_BEFORE = (
-    "638k rows at 15.6k rows/s, worker +3 MB; COPY 196k rows/s: 0.08 of COPY "
-    "(FINDINGS.md, main at 270a202)"
+# Measured on main at 270a202, when events.csv used the ORM iterator + csv.writer
+# (bench/README.md, "Prototype figures").
+BEFORE_COPY = (
+    "638k rows at 15.6k rows/s, worker +3 MB; COPY 196k rows/s: 0.08 of COPY (main at 270a202)"
 )
 
 
@@ -810,7 +810,7 @@ def report(
         )
         + f" | **max {max(growths):+.1f}** | < {TARGET_GROWTH_MB:g} {_verdict(targets[1][1])} |",
         "",
-        f"Before this change: {FINDINGS_BEFORE}.",
+        f"Before this change: {BEFORE_COPY}.",
     ]
     if reference is not None:
         body, reference_seconds = reference

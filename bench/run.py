@@ -60,12 +60,12 @@ HELPLINES = 5
 DRAIN_POLL_SECONDS = 0.05
 DRAIN_QUIET_SECONDS = 1.0
 
-# /work/shared/FINDINGS.md ("Speed"), measured on these machines with prototypes of the
-# same stack: what the figures of a run are compared with.
-FINDINGS_CEILING_RPS = 2400
-FINDINGS_COPY_ROWS_PER_S = 96_000
-FINDINGS_SINGLE = "DRF + objects.create 0.28-0.37; DRF validation + one raw INSERT 0.46"
-FINDINGS_BATCH = (
+# Prototypes of the same stack measured on these machines before the product existed
+# (bench/README.md, "Prototype figures"): what the figures of a run are compared with.
+PROTOTYPE_CEILING_RPS = 2400
+PROTOTYPE_COPY_ROWS_PER_S = 96_000
+PROTOTYPE_SINGLE = "DRF + objects.create 0.28-0.37; DRF validation + one raw INSERT 0.46"
+PROTOTYPE_BATCH = (
     ("ListSerializer + bulk_create", 16_500),
     ("ListSerializer + COPY", 27_000),
     ("light validation + COPY", 71_000),
@@ -717,19 +717,19 @@ def report(
         "",
         "| Figure | "
         + " | ".join(f"Round {n}" for n in range(1, len(rounds) + 1))
-        + " | Median (range) | FINDINGS.md |",
+        + " | Median (range) | Prototypes (bench/README.md) |",
         "|---|" + "---:|" * len(rounds) + "---:|---|",
         "| Ceiling: bare DRF, no auth, no DB (req/s; before display, before retry, after "
         "retry) | "
         + " | ".join(" / ".join(f"{value:,.0f}" for value in one.ceilings) for one in rounds)
         + f" | {_spread([value for one in rounds for value in one.ceilings], 0)} "
-        f"| ~{FINDINGS_CEILING_RPS:,} |",
+        f"| ~{PROTOTYPE_CEILING_RPS:,} |",
         "| Single display, distinct events (req/s) | "
         + per_round("{p[display].per_second:,.0f}")
         + f" | {_spread([one.phases['display'].per_second for one in rounds], 0)} | |",
         "| **Single display / ceiling** | "
         + per_round("{r.display_ratio:.2f}")
-        + f" | **{_spread([one.display_ratio for one in rounds])}** | {FINDINGS_SINGLE} |",
+        + f" | **{_spread([one.display_ratio for one in rounds])}** | {PROTOTYPE_SINGLE} |",
         "| Identical retry, duplicate path (req/s) | "
         + per_round("{p[retry].per_second:,.0f}")
         + f" | {_spread([one.phases['retry'].per_second for one in rounds], 0)} | |",
@@ -739,18 +739,18 @@ def report(
         f"| Batch of {load.batch} distinct events (events/s stored) | "
         + per_round("{p[batch].stored_per_second:,.0f}")
         + f" | {_spread([one.phases['batch'].stored_per_second for one in rounds], 0)} | "
-        + ", ".join(f"{label} ~{rate:,}" for label, rate in FINDINGS_BATCH)
+        + ", ".join(f"{label} ~{rate:,}" for label, rate in PROTOTYPE_BATCH)
         + " |",
         f"| Ceiling: binary COPY, {load.batch} rows per COPY + commit (rows/s; before / "
         "after the batch) | "
         + " | ".join(" / ".join(f"{copy.per_second:,.0f}" for copy in one.copies) for one in rounds)
         + f" | {_spread([copy.per_second for one in rounds for copy in one.copies], 0)} "
-        f"| ~{FINDINGS_COPY_ROWS_PER_S:,} |",
+        f"| ~{PROTOTYPE_COPY_ROWS_PER_S:,} |",
         "| **Batch / COPY** | "
         + per_round("{r.batch_ratio:.2f}")
         + f" | **{_spread([one.batch_ratio for one in rounds])}** | "
         + "; ".join(
-            f"{label} {rate / FINDINGS_COPY_ROWS_PER_S:.2f}" for label, rate in FINDINGS_BATCH
+            f"{label} {rate / PROTOTYPE_COPY_ROWS_PER_S:.2f}" for label, rate in PROTOTYPE_BATCH
         )
         + " |",
         "",

@@ -259,7 +259,7 @@ SPECTACULAR_SETTINGS = {
 # deactivation or a key's new expiry date is seen within this time. 0 turns it off.
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=10)
 
-# Event ingest rules (SPEC §3.1).
+# Event ingest rules (docs/product.md §3.1).
 EVENTS_RATE_LIMIT = env.str("EVENTS_RATE_LIMIT", default="100/s")  # per API key
 EVENTS_LATE_ARRIVAL_DAYS = env.int("EVENTS_LATE_ARRIVAL_DAYS", default=7)
 EVENTS_FUTURE_TOLERANCE_SECONDS = env.int("EVENTS_FUTURE_TOLERANCE_SECONDS", default=300)
@@ -307,7 +307,7 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 # A cell starting with "=" is written without it, so a spreadsheet (XLSX above all) never
 # runs it as a formula. The dashboard's own CSV exports neutralise every trigger character.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
-# Directory quota (SPEC §3.3): calls per rolling 24 h for partners created without one.
+# Directory quota (docs/product.md §3.3): calls per rolling 24 h for partners created without one.
 DIRECTORY_DEFAULT_DAILY_QUOTA = env.int("DIRECTORY_DEFAULT_DAILY_QUOTA", default=1000)
 
 # Load alerts (`check_load`, README "Load alerts"): who is emailed when a priority helpline's

@@ -1,4 +1,4 @@
-"""The batch envelope: `{"events": [...]}` in, one result per event out (SPEC §3.1)."""
+"""The batch envelope: `{"events": [...]}` in, one result per event out (docs/product.md §3.1)."""
 
 from typing import Any
 

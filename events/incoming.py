@@ -1,4 +1,4 @@
-"""The rules every incoming event obeys (SPEC §3.1), written once for every ingest path.
+"""The rules every incoming event obeys (docs/product.md §3.1), written once for every ingest path.
 
 `validate_event` judges one event, for the single endpoints and for each item of a batch,
 and either returns it as a `NewEvent` or raises a DRF `ValidationError` naming every

@@ -1,4 +1,4 @@
-"""The one definition of every number (SPEC §4): displays, clicks, CTR, sessions.
+"""The one definition of every number (docs/product.md §4): displays, clicks, CTR, sessions.
 
 Every dashboard page, every CSV export and the partner stats API read their figures from
 `metric_rows()` / `iter_metric_rows()` here, and derive CTR and conversion rate with
@@ -75,7 +75,7 @@ class Dimension(StrEnum):
 
 
 def ratio(numerator: int | None, denominator: int | None) -> Decimal | None:
-    """numerator / denominator, or None when the denominator is 0 (SPEC §4: empty)."""
+    """numerator / denominator, or None when the denominator is 0 (docs/product.md §4: empty)."""
     if not denominator or numerator is None:
         return None
     return Decimal(numerator) / Decimal(denominator)
@@ -759,7 +759,7 @@ def paired_display_rows(
 
 
 def paired_display_totals(rows: Sequence[PairedDisplays]) -> PairedDisplays:
-    """The sum of `rows`: session-days, summed over days as SPEC §4 sums sessions."""
+    """The sum of `rows`: session-days, summed over days as docs/product.md §4 sums sessions."""
     return PairedDisplays(
         sessions_paired=sum(row.sessions_paired for row in rows),
         sessions_alone=sum(row.sessions_alone for row in rows),

@@ -1,4 +1,4 @@
-"""Cursor pages over a partner's events, in (timestamp, id) order (SPEC §3.2).
+"""Cursor pages over a partner's events, in (timestamp, id) order (docs/product.md §3.2).
 
 The page token is opaque to partners: a signed (timestamp, id) of the last event served,
 so a page never skips or repeats events even while new ones arrive.

@@ -1,4 +1,4 @@
-"""Refusing session ids that look like personal data (SPEC §3.1).
+"""Refusing session ids that look like personal data (docs/product.md §3.1).
 
 A session id must be an opaque token chosen by the partner: a UUID/GUID, a hex or
 base64url hash, or a prefixed random token. Values shaped like an email address, a phone

@@ -113,7 +113,7 @@ def raw_events_csv(
         copy_sql = f"COPY ({select}) TO STDOUT WITH (FORMAT csv)"
         with cursor.cursor.copy(copy_sql, params) as copy:
             # PostgreSQL sends one message per row, gathered here into large chunks
-            # (FINDINGS.md: a chunk per row streamed at a fifth of 256 KiB chunks).
+            # (bench/README.md: a chunk per row streamed at a fifth of 256 KiB chunks).
             block = bytearray()
             read = copy.read
             while row := read():

@@ -1,4 +1,7 @@
-"""GET /v1/events/stats: a partner's own figures, from the one metrics module (SPEC §3.2)."""
+"""GET /v1/events/stats: a partner's own figures, from the one metrics module.
+
+docs/product.md §3.2.
+"""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any

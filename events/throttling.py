@@ -1,4 +1,4 @@
-"""The event endpoints' own rate limit, per API key (SPEC §3.1), apart from the quota."""
+"""The event endpoints' own rate limit, per API key (docs/product.md §3.1), apart from the quota."""
 
 import time
 from typing import Any

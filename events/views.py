@@ -75,7 +75,7 @@ def _single_schema(
 
 
 class EventIngestViewSet(viewsets.GenericViewSet):
-    """Validates each event alone by SPEC §3.1 and hands the valid ones to `record_events`.
+    """Validates each event alone (docs/product.md §3.1), stores the valid ones (`record_events`).
 
     Quota exempt: never counts against the directory quota; rate limited per key instead.
     """

@@ -78,7 +78,7 @@ class HelplineAdmin(ImportExportModelAdmin):
     resource_classes = [HelplineResource]
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
-    # The plain export form: every column of SPEC §6, none left out by a checkbox.
+    # The plain export form: every column of docs/product.md §6, none left out by a checkbox.
     export_form_class = ExportForm
     list_display = [
         "public_id",

@@ -1,4 +1,4 @@
-"""The directory quota (SPEC §3.3): calls per partner over a rolling 24 h window.
+"""The directory quota (docs/product.md §3.3): calls per partner over a rolling 24 h window.
 
 The window advances hourly: it is the current clock hour (UTC) and the 23 before it.
 Every authenticated directory call that reaches an endpoint counts, whatever its status

@@ -1,4 +1,4 @@
-"""The directory as a spreadsheet (SPEC §6): the one column layout shared by the admin's
+"""The directory as a spreadsheet (docs/product.md §6): the one column layout shared by the admin's
 import/export and `manage.py import_helplines`.
 
 Columns, in order: id, name, description, country_code, subdivision, timezone, topics,

@@ -1,4 +1,4 @@
-"""The helpline directory API (SPEC §3.3)."""
+"""The helpline directory API (docs/product.md §3.3)."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""The helpline directory API (SPEC §3.3): helplines, topics and countries.
+"""The helpline directory API (docs/product.md §3.3): helplines, topics and countries.
 
 Every endpoint here counts against the calling partner's directory quota.
 """

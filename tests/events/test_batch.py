@@ -1,4 +1,4 @@
-"""POST /v1/events/batch: each event validated alone, valid ones stored (SPEC §3.1)."""
+"""POST /v1/events/batch: each event validated alone, valid ones stored (docs/product.md §3.1)."""
 
 import json
 from datetime import timedelta

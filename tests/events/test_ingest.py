@@ -1,4 +1,4 @@
-"""POST /v1/events/helpline_display and helpline_click: the contract of SPEC §3.1."""
+"""POST /v1/events/helpline_display and helpline_click: the contract of docs/product.md §3.1."""
 
 import json
 from datetime import UTC, timedelta

@@ -1,4 +1,4 @@
-"""GET /v1/events: a partner reads back its own events, a page at a time (SPEC §3.2)."""
+"""GET /v1/events: a partner reads back its own events, a page at a time (docs/product.md §3.2)."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -1,4 +1,4 @@
-"""GET /v1/events/stats: a partner's own figures, as billed (SPEC §3.2, §4)."""
+"""GET /v1/events/stats: a partner's own figures, as billed (docs/product.md §3.2, §4)."""
 
 from datetime import UTC, datetime, timedelta
 

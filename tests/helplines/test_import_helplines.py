@@ -1,4 +1,4 @@
-"""`manage.py import_helplines` and the column layout it shares with the admin (SPEC §6)."""
+"""`manage.py import_helplines` and the columns it shares with the admin (docs/product.md §6)."""
 
 import io
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Partner API keys (SPEC §3): three ways to send one, 401 vs 403, the partner from the key."""
+"""Partner API keys (docs/product.md §3): three ways to send one, 401/403, the partner from it."""
 
 import json
 from datetime import timedelta

@@ -1,5 +1,5 @@
-"""The directory quota (SPEC §3.3): per partner, all keys together, rolling 24 h window
-advanced hourly; and the event endpoints' separate per-key rate limit (SPEC §3.1)."""
+"""The directory quota (docs/product.md §3.3): per partner, all keys together, rolling 24 h window
+advanced hourly; and the event endpoints' separate per-key rate limit (docs/product.md §3.1)."""
 
 import threading
 from collections.abc import Callable

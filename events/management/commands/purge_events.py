@@ -1,4 +1,4 @@
-"""python manage.py purge_events [--older-than DAYS]: raw-event retention (SPEC §6)."""
+"""python manage.py purge_events [--older-than DAYS]: raw-event retention (docs/product.md §6)."""
 
 from datetime import timedelta
 from typing import Any

@@ -1,4 +1,4 @@
-"""python manage.py seed_demo [--days N]: a living demo for a new user (SPEC §6)."""
+"""python manage.py seed_demo [--days N]: a living demo for a new user (docs/product.md §6)."""
 
 from typing import Any
 

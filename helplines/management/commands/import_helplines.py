@@ -1,4 +1,4 @@
-"""python manage.py import_helplines FILE (.csv or .xlsx; the columns of SPEC §6)."""
+"""python manage.py import_helplines FILE (.csv or .xlsx; the columns of docs/product.md §6)."""
 
 from pathlib import Path
 from typing import Any
