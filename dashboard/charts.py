@@ -319,7 +319,7 @@ def hourly_chart(
     if partial_last:
         chart.legend.append(("legend-partial", "This hour so far"))
     chart.y_ticks = _ticks(y.maximum, y)
-    chart.x_labels = _x_labels([_hour_label(h, len(hours)) for h, _ in hours], centres, most=8)
+    chart.x_labels = _x_labels([_hour_label(h, len(hours)) for h, _ in hours], centres, most=6)
     return chart
 
 
@@ -349,7 +349,7 @@ def traffic_chart(hours: Sequence[tuple[datetime, int, int]]) -> Chart:
             )
         )
     chart.y_ticks = _ticks(y.maximum, y)
-    chart.x_labels = _x_labels([f"{h:%a %H:%M}" for h, _, _ in hours], centres, most=8)
+    chart.x_labels = _x_labels([f"{h:%a %H:%M}" for h, _, _ in hours], centres, most=6)
     return chart
 
 

@@ -275,7 +275,7 @@ def performance(
 
 
 def overview(query: DashboardQuery, *, now: datetime, options: TableOptions) -> dict[str, Any]:
-    """The overview: `performance` plus the partners and countries tables (8 queries)."""
+    """The overview: `performance` plus the partners and countries tables (9 queries)."""
     context = performance(query, now=now, options=options)
     event_filter = query.event_filter()
     context["partners"] = breakdown(
@@ -291,7 +291,8 @@ def helpline_page(
     query: DashboardQuery, helpline: Helpline, *, now: datetime, options: TableOptions
 ) -> dict[str, Any]:
     """One helpline: its performance, the partners that showed it, its load against its
-    hourly capacity and its latest episodes over capacity (9 queries)."""
+    hourly capacity and its latest episodes over capacity (at most 8 queries: one
+    helpline's sessions are kept beside its counts, so each figure is one query)."""
     context = performance(query, now=now, options=options, with_helplines=False)
     context["partners"] = breakdown(
         "partners", partner_rows(query.event_filter(), query.tz), options, default="-displays"
@@ -305,7 +306,7 @@ def helpline_page(
 def partner_page(
     query: DashboardQuery, partner: Partner, *, now: datetime, options: TableOptions
 ) -> dict[str, Any]:
-    """One partner's performance plus its integration health (11 queries)."""
+    """One partner's performance, its countries and its integration health (16 queries)."""
     context = performance(query, now=now, options=options)
     context["countries"] = breakdown(
         "countries", country_rows(query.event_filter(), query.tz), options, default="-displays"

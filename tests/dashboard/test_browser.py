@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -154,8 +155,8 @@ def test_staff_use_the_dashboard_and_exports_in_a_browser(
     clicks = sum(n for (_, _, kind), n in expected.items() if kind != "displays")
     assert page.inner_text('[data-kpi="displays"] .kpi-value') == f"{displays:,}"
     assert page.inner_text('[data-kpi="clicks"] .kpi-value') == f"{clicks:,}"
-    assert page.locator("svg.chart rect.hover").count() == 30
-    assert "displays" in page.locator("svg.chart rect.hover title").first.text_content()
+    assert page.locator("svg.chart-plot rect.hover").count() == 30
+    assert "displays" in page.locator("svg.chart-plot rect.hover title").first.text_content()
     shot(page, "dashboard-overview.png")
 
     report = read_download(page, "#export-report")
@@ -174,7 +175,7 @@ def test_staff_use_the_dashboard_and_exports_in_a_browser(
 
     # Change filters: one partner, in another time zone, the last 7 days.
     page.select_option("#id_partner", "harbor")
-    page.select_option("#id_tz", "America/New_York")
+    page.fill("#id_tz", "America/New_York")
     page.select_option("#id_range", "7d")
     page.click("input[type=submit][value=Apply]")
     page.wait_for_url("**partner=harbor**")
@@ -187,9 +188,13 @@ def test_staff_use_the_dashboard_and_exports_in_a_browser(
     assert shown == sum(int(row["displays"]) for row in report)
     assert_clean(page)
 
+    # The billing control offers the last complete month; the current one is picked.
+    last_month = (now.astimezone(UTC).date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    assert page.input_value("#id_billing_month") == last_month
+    month = now.astimezone(UTC).strftime("%Y-%m")
+    page.fill("#id_billing_month", month)
     billing = read_download(page, "#export-billing")
     assert [row["partner"] for row in billing] == ["harbor"]
-    month = now.astimezone(UTC).strftime("%Y-%m")
     assert billing[0]["month"] == month
 
     # A partner's page, from the overview's partner table.
@@ -204,9 +209,8 @@ def test_staff_use_the_dashboard_and_exports_in_a_browser(
     assert_clean(page)
     shot(page, "dashboard-partner.png")
 
-    page.click("a[aria-current=page] >> text=Load on priority helplines") if False else page.goto(
-        f"{live_server.url}/dashboard/load/"
-    )
+    page.click("#tab-load")
+    page.wait_for_url("**/dashboard/load/**")
     assert page.locator("#load-table tbody tr").count() == 2
     assert_clean(page)
     shot(page, "dashboard-load.png")
@@ -219,3 +223,170 @@ def test_staff_use_the_dashboard_and_exports_in_a_browser(
     page.goto(f"{live_server.url}/admin/events/event/?type__exact=helpline_click")
     assert_clean(page)
     shot(page, "admin-events.png")
+
+
+def sign_in(page: Any, base: str, username: str, password: str, then: str = "/dashboard/") -> None:
+    page.goto(f"{base}/admin/login/?next={then}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_load_state()
+
+
+def state_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def test_the_filter_state_survives_every_way_through_the_dashboard(
+    browser_page: Any, live_server: Any, rolled_up: Callable[[], None]
+) -> None:
+    page = browser_page
+    demo_traffic(timezone.now())
+    rolled_up()
+    User.objects.create_superuser("manager", "manager@example.org", "manager-pass-123")
+    sign_in(page, live_server.url, "manager", "manager-pass-123")
+    state = {"range": ["mtd"], "tz": ["Europe/Paris"], "country": ["GB"]}
+    page.goto(f"{live_server.url}/dashboard/?range=mtd&tz=Europe%2FParis&country=GB")
+
+    # Overview -> a partner (the period stays "month to date", not its dates).
+    page.click('tr[data-partner="lumen"] th a')
+    page.wait_for_url("**/dashboard/partners/lumen/**")
+    assert state_of(page.url) == state
+    assert page.input_value("#id_range") == "mtd"
+    assert page.input_value("#id_tz") == "Europe/Paris"
+    # Apply changes nothing: the form shows the state as it is.
+    page.click("input[type=submit][value=Apply]")
+    page.wait_for_load_state()
+    assert state_of(page.url)["range"] == ["mtd"] and state_of(page.url)["country"] == ["GB"]
+    # Partner -> Overview tab, load tab, breadcrumb.
+    page.click("#tab-load")
+    page.wait_for_url("**/dashboard/load/**")
+    assert state_of(page.url) == state | {"partner": ["lumen"]}
+    page.click("#crumb-analytics")
+    page.wait_for_url("**/dashboard/?**")
+    assert state_of(page.url) == state | {"partner": ["lumen"]}
+    page.click("#tab-overview")
+    assert state_of(page.url) == state | {"partner": ["lumen"]}
+    # Overview -> a helpline -> its admin page and back.
+    page.goto(f"{live_server.url}/dashboard/?range=mtd&tz=Europe%2FParis&country=GB")
+    page.click('tr[data-helpline="line-gb-1"] th a')
+    page.wait_for_url("**/dashboard/helplines/line-gb-1/**")
+    assert state_of(page.url) == state
+    assert page.inner_text("#helpline-name") == "Listening Line UK"
+    assert page.locator("#partners-table tbody tr").count() == 3
+    assert page.locator("svg.chart-plot").count() == 3  # the trend and two load charts
+    assert_clean(page)
+    shown = int(page.inner_text('[data-kpi="displays"] .kpi-value').split()[0].replace(",", ""))
+    assert shown > 0
+    page.click("#helpline-back")
+    page.wait_for_url("**/dashboard/?**")
+    assert state_of(page.url) == state
+    # Countries apply their filter; a sort and "show all" keep the state.
+    page.goto(f"{live_server.url}/dashboard/?range=30d")
+    page.click('tr[data-country="AU"] th a')
+    page.wait_for_url("**country=AU**")
+    assert page.input_value("#id_country") == "AU"
+    page.click('#helplines-table a[data-sort="name"]')
+    page.wait_for_url("**sort=helplines**")
+    assert state_of(page.url)["country"] == ["AU"]
+    assert_clean(page)
+
+
+def test_typed_dates_and_invalid_parameters_in_a_browser(
+    browser_page: Any, live_server: Any, rolled_up: Callable[[], None]
+) -> None:
+    page = browser_page
+    User.objects.create_superuser("manager", "manager@example.org", "manager-pass-123")
+    sign_in(page, live_server.url, "manager", "manager-pass-123")
+    page.goto(f"{live_server.url}/dashboard/?range=7d")
+
+    page.fill("#id_start", "2026-11-02")
+    page.fill("#id_end", "2026-11-04")
+    assert page.input_value("#id_range") == "custom"  # typing a date chooses Custom
+    page.click("input[type=submit][value=Apply]")
+    page.wait_for_url("**start=2026-11-02**")
+    assert "2 Nov 2026 \N{EN DASH} 4 Nov 2026" in page.inner_text("#period")
+    # Back to a preset: the typed dates are cleared, the preset is applied.
+    page.select_option("#id_range", "30d")
+    page.click("input[type=submit][value=Apply]")
+    page.wait_for_load_state()
+    assert state_of(page.url)["range"] == ["30d"] and "start" not in state_of(page.url)
+
+    page.goto(f"{live_server.url}/dashboard/?range=7d&country=XX")
+    assert page.inner_text("#filter-problems") == (
+        "No helpline of the directory is in “XX”: all countries are shown."
+    )
+    assert page.input_value("#id_range") == "7d"
+    assert_clean(page)
+
+
+NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
+# Each chart text's size on screen: its font size times the scale its SVG is drawn at.
+SMALLEST_CHART_TEXT = """
+Math.min(...Array.from(document.querySelectorAll("svg.chart-plot text, svg.chart-axis text"))
+  .filter((t) => t.getBoundingClientRect().width > 0)
+  .map((t) => parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getScreenCTM().a))
+"""
+# Pairs of visible x-axis labels of one chart that overlap.
+OVERLAPPING_LABELS = """
+Array.from(document.querySelectorAll("svg.chart-plot")).flatMap((svg) => {
+  const boxes = Array.from(svg.querySelectorAll("text"))
+    .map((t) => t.getBoundingClientRect()).filter((b) => b.width > 0);
+  return boxes.flatMap((a, i) => boxes.slice(i + 1).filter((b) =>
+    a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom));
+}).length
+"""
+
+
+@pytest.mark.parametrize("width,height", [(1440, 900), (390, 844)])
+def test_pages_fit_the_screen_and_their_charts_stay_readable(
+    browser_page: Any, live_server: Any, rolled_up: Callable[[], None], width: int, height: int
+) -> None:
+    page = browser_page
+    demo_traffic(timezone.now())
+    rolled_up()
+    User.objects.create_superuser("manager", "manager@example.org", "manager-pass-123")
+    sign_in(page, live_server.url, "manager", "manager-pass-123")
+    page.set_viewport_size({"width": width, "height": height})
+
+    for path in [
+        "/dashboard/",
+        "/dashboard/?range=custom&start=2026-11-10&end=2026-11-10",
+        "/dashboard/partners/lumen/",
+        "/dashboard/helplines/line-gb-1/",
+        "/dashboard/load/",
+    ]:
+        page.goto(live_server.url + path)
+        assert page.evaluate(NO_SIDEWAYS_SCROLL), path
+        assert page.evaluate(SMALLEST_CHART_TEXT) >= 11, path
+        assert page.evaluate(OVERLAPPING_LABELS) == 0, path
+        assert_clean(page)
+        if width < 500:
+            shot(page, f"phone-{path.strip('/').replace('/', '-') or 'overview'}.png")
+
+    # The load page: the status of each helpline is on screen without scrolling.
+    page.goto(f"{live_server.url}/dashboard/load/")
+    status = page.locator("#load-table thead th", has_text="Status").bounding_box()
+    assert status is not None and status["x"] + status["width"] <= width
+    # Wide tables scroll in their own box, not the page.
+    page.goto(f"{live_server.url}/dashboard/")
+    table = page.locator("#partners-table").bounding_box()
+    box = page.locator("#partners-table").locator("xpath=..").bounding_box()
+    assert table is not None and box is not None and box["x"] + box["width"] <= width
+
+
+def test_staff_outside_the_analysts_group_see_who_grants_access(
+    browser_page: Any, live_server: Any
+) -> None:
+    page = browser_page
+    User.objects.create_user("intern", password="intern-pass-123", is_staff=True)
+    sign_in(page, live_server.url, "intern", "intern-pass-123")
+
+    response = page.goto(f"{live_server.url}/dashboard/")
+
+    assert response is not None and response.status == 403
+    assert "Analysts" in page.inner_text("#forbidden")
+    assert page.locator("#header").count() == 1  # the admin's look
+    # The browser logs the page's own 403 status; nothing else may go wrong.
+    assert [e for e in page.console_errors if "status of 403" not in e] == []
+    assert page.evaluate("window.__cspViolations") == []
