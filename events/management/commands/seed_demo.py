@@ -17,8 +17,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        # 61: the dashboard's default view (the last 30 days, today included) and the 30
+        # days it is compared with both have traffic.
         parser.add_argument(
-            "--days", type=int, default=28, help="Days of events up to now (default 28)."
+            "--days", type=int, default=61, help="Days of events up to now (default 61)."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
