@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncHour
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from events.days import (
@@ -56,7 +57,7 @@ from events.models import (
     QuarterHourCount,
     SessionZone,
 )
-from helplines.models import PartnerAPIKey
+from helplines.models import KeyStatus, PartnerAPIKey
 
 CONTACT_METHODS: tuple[str, ...] = tuple(ContactMethod.values)
 
@@ -621,6 +622,7 @@ class KeyUsage:
     prefix: str
     is_test: bool
     revoked: bool
+    status: KeyStatus  # active, revoked or expired, as the API judges the key now
     created: datetime
     expiry_date: datetime | None
     last_used: datetime | None  # when the server last stored an event sent with it
@@ -637,12 +639,14 @@ def key_usage(partner_id: int) -> list[KeyUsage]:
         .order_by()
     }
     keys = PartnerAPIKey.objects.filter(partner_id=partner_id).order_by("-created")
+    now = timezone.now()
     return [
         KeyUsage(
             name=key.name,
             prefix=key.prefix,
             is_test=key.is_test,
             revoked=key.revoked,
+            status=key.status(now),
             created=key.created,
             expiry_date=key.expiry_date,
             last_used=used.get(key.prefix, {}).get("last"),

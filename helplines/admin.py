@@ -286,6 +286,7 @@ class PartnerAdmin(admin.ModelAdmin):
         keys = partner.api_keys.order_by("-created")
         if not keys:
             return "No keys yet."
+        now = timezone.now()
         rows = format_html_join(
             "",
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
@@ -297,7 +298,7 @@ class PartnerAdmin(admin.ModelAdmin):
                     "test" if key.is_test else "live",
                     f"{key.created:%Y-%m-%d %H:%M}",
                     f"{key.expiry_date:%Y-%m-%d %H:%M}" if key.expiry_date else "never",
-                    "revoked" if key.revoked else "active",
+                    key.status(now),
                 )
                 for key in keys
             ),

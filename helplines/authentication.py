@@ -15,7 +15,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from api import cache as shared_cache
-from helplines.models import Partner, PartnerAPIKey
+from helplines.models import KeyStatus, Partner, PartnerAPIKey
 
 AUTHORIZATION_SCHEMES = ("bearer", "api-key")
 
@@ -99,9 +99,10 @@ class PartnerKeyAuthentication(BaseAuthentication):
         api_key = find_key(raw_key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unknown API key.", code="invalid_api_key")
-        if api_key.revoked:
+        status = api_key.status(timezone.now())
+        if status == KeyStatus.REVOKED:
             raise KeyRevoked()
-        if api_key.expiry_date is not None and api_key.expiry_date <= timezone.now():
+        if status == KeyStatus.EXPIRED:
             raise KeyExpired()
         if not api_key.partner.is_active:
             raise PartnerInactive()

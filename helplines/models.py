@@ -1,6 +1,7 @@
 """The helpline directory, the partners that show it, and their API keys."""
 
 import zoneinfo
+from datetime import datetime
 from functools import cache
 
 import pycountry
@@ -76,6 +77,25 @@ class PartnerAPIKey(AbstractAPIKey):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
+
+    def status(self, now: datetime) -> "KeyStatus":
+        """The one reading of a key's state, for authentication, the admin and the pages:
+        revoked wins over expired (a revocation is final, an expiry date can be moved)."""
+        return key_status(revoked=self.revoked, expiry_date=self.expiry_date, now=now)
+
+
+class KeyStatus(models.TextChoices):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+def key_status(*, revoked: bool, expiry_date: datetime | None, now: datetime) -> KeyStatus:
+    if revoked:
+        return KeyStatus.REVOKED
+    if expiry_date is not None and expiry_date <= now:
+        return KeyStatus.EXPIRED
+    return KeyStatus.ACTIVE
 
 
 class Topic(models.Model):
@@ -172,16 +192,13 @@ class DirectoryCallBucket(models.Model):
     24 live rows; older ones are deleted when the partner's next hour begins.
     """
 
+    # One counter per partner and hour; the key also serves the window query (partner = ?
+    # AND hour > ?). No surrogate id: a key led by the partner lets the table be
+    # distributed by partner as it is (docs/SCALING.md).
+    pk = models.CompositePrimaryKey("partner", "hour")
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="call_buckets")
     hour = models.DateTimeField(help_text="Start of the hour (UTC).")
     calls = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            # One counter per partner and hour; also serves the window query
-            # (partner = ? AND hour > ?).
-            models.UniqueConstraint(fields=["partner", "hour"], name="call_bucket_partner_hour"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.partner_id} @ {self.hour:%Y-%m-%d %H:00}: {self.calls}"
