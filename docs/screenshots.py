@@ -18,11 +18,16 @@ OUT = ROOT / "docs" / "screenshots"
 BASE = os.environ.get("BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
 PAGES = {
     "dashboard-overview.png": "/dashboard/",
-    "dashboard-partner.png": "/dashboard/partners/demo-lumen/",
+    "dashboard-partner.png": "/dashboard/partners/demo-lumen/?range=mtd",
     "dashboard-load.png": "/dashboard/load/",
     "dashboard-impact-report.png": "/dashboard/partners/demo-lumen/report/?range=30d",
     "admin-index.png": "/admin/",
     "admin-events.png": "/admin/events/event/",
+}
+# On a 390 px phone: the same pages, no sideways scrolling.
+PHONE_PAGES = {
+    "phone-overview.png": "/dashboard/",
+    "phone-load.png": "/dashboard/load/",
 }
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -75,6 +80,17 @@ def main() -> int:
             # Dashboard pages whole; admin lists as the first screen shows them.
             page.screenshot(path=str(OUT / name), full_page=name.startswith("dashboard"))
             print(f"{OUT / name}  <- {path}")
+        # A helpline's page, reached as an analyst reaches it: from the overview's table.
+        page.goto(f"{BASE}/dashboard/?range=7d")
+        page.click("#helplines-table tbody tr:first-child th a")
+        page.wait_for_url("**/dashboard/helplines/**")
+        page.screenshot(path=str(OUT / "dashboard-helpline.png"), full_page=True)
+        print(f"{OUT / 'dashboard-helpline.png'}  <- {page.url.removeprefix(BASE)}")
+        page.set_viewport_size({"width": 390, "height": 844})
+        for name, path in PHONE_PAGES.items():
+            page.goto(BASE + path)
+            page.screenshot(path=str(OUT / name), full_page=False)
+            print(f"{OUT / name}  <- {path} (390 x 844)")
         browser.close()
     if errors:
         print("Console errors:", *errors, sep="\n  ", file=sys.stderr)
