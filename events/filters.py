@@ -28,7 +28,7 @@ class TimestampFilter(django_filters.Filter):
     field_class = TimestampField
 
 
-class EventFilter(django_filters.FilterSet):
+class ReadBackFilter(django_filters.FilterSet):
     start_time = TimestampFilter(
         field_name="timestamp",
         lookup_expr="gte",

@@ -3,9 +3,10 @@
 from django.urls import path
 
 from events.batch import BatchRequestSerializer
+from events.ingest import EventIngestViewSet
+from events.readback import EventListViewSet
 from events.serializers import ClickEventSerializer, DisplayEventSerializer
 from events.stats import EventStatsViewSet
-from events.views import EventIngestViewSet, EventListViewSet
 
 urlpatterns = [
     path("events/stats", EventStatsViewSet.as_view({"get": "summary"}), name="event-stats"),

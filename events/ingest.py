@@ -1,29 +1,27 @@
-"""Partner event ingest: POST /v1/events/helpline_display, helpline_click and batch."""
+"""Partner event ingest: POST /v1/events/helpline_display, helpline_click and batch.
+
+Reading events back is events/readback.py; the stats endpoint, events/stats.py.
+"""
 
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.errors import validation_error_body
 from api.schema import AUTH_ERRORS, BODY_ERRORS, CONTENT_ENCODING, THROTTLED, UNAVAILABLE
 from events.batch import BatchRequestSerializer, BatchResponseSerializer
-from events.filters import EventFilter
 from events.incoming import FIELDS, accepted_window, validate_event
-from events.models import Event, EventType
-from events.pagination import EventCursorPagination
-from events.selectors import partner_events
+from events.models import EventType
 from events.serializers import (
     ClickEventSerializer,
     DisplayEventSerializer,
-    EventRowSerializer,
     EventSerializer,
     stored_event_body,
 )
@@ -238,33 +236,3 @@ def _batch_item_error(item: Any) -> dict[str, Any] | None:
 
 def _without_type(item: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in item.items() if name != "type"}
-
-
-@extend_schema(
-    tags=["events"],
-    summary="Read back your events",
-    description=(
-        "Your own events with `start_time` <= timestamp < `end_time`, oldest first, a page "
-        "at a time: pass `next_page_token` back as `page_token` until it is null. A live key "
-        "reads live events; a test key reads test events."
-    ),
-    responses={
-        200: EventRowSerializer(many=True),
-        400: BODY_ERRORS[400],
-        **AUTH_ERRORS,
-        **THROTTLED,
-        **UNAVAILABLE,
-    },
-)
-class EventListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    serializer_class = EventRowSerializer
-    filterset_class = EventFilter
-    pagination_class = EventCursorPagination
-    throttle_classes = [EventRateThrottle]
-
-    def get_queryset(self) -> QuerySet:
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no request key
-            return Event.objects.none()
-        return partner_events(
-            partner=request_partner(self.request), is_test=request_api_key(self.request).is_test
-        )
