@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "helplines",
     "events",
     "dashboard",
+    "demo",
     "accounts",
     # After the apps whose models it records (audit.trail.AUDITED).
     "audit",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from events.demo import HELPLINES
+from demo.world import HELPLINES
 from events.models import Event
 from helplines.models import Helpline
 

@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Min
 from django.db.models.functions import TruncHour
 
-from events import demo
+from demo import world
+from demo.seed import events_in_hour
 from events.models import ContactMethod, Event, EventType
 from events.pii import SESSION_ID_PATTERN, pii_kind
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
@@ -66,8 +67,8 @@ def test_a_second_run_changes_nothing():
     assert "Helplines: 0 created, 34 already there." in output
     assert "Partners created: none (all already there)." in output
     assert "Events: 0 created over 0 new hours, 0 already stored." in output
-    assert first["helplines"] == len(demo.HELPLINES) == 34
-    assert first["partners"] == len(demo.PARTNERS) == 4
+    assert first["helplines"] == len(world.HELPLINES) == 34
+    assert first["partners"] == len(world.PARTNERS) == 4
 
 
 @pytest.mark.django_db
@@ -86,13 +87,13 @@ def test_a_later_run_adds_only_the_hours_since_and_keeps_the_rest():
             event.partner_slug,
             event.staging,
             event.type,
-            demo.demo_public_id(event.helpline_key),
+            world.demo_public_id(event.helpline_key),
             event.session_id,
             event.timestamp,
             event.contact_method,
         )
         for hour in new_hours
-        for event in demo.events_in_hour(hour)
+        for event in events_in_hour(hour)
     }
     assert added == expected
     assert f"Events: {len(expected)} created over 3 new hours, 0 already stored." in output
@@ -123,14 +124,14 @@ def test_the_directory_is_valid_and_varied():
     assert len(priority) >= 5
     assert all(h.hourly_capacity for h in priority)
     assert [h.name for h in helplines if not h.is_active] == ["Harbor Warmline (closed)"]
-    readme_line = Helpline.objects.get(public_id=demo.README_HELPLINE_ID)
+    readme_line = Helpline.objects.get(public_id=world.README_HELPLINE_ID)
     assert readme_line.is_active
     assert readme_line.name == "Listening Line UK"
     # The README's curl example sends this id.
     readme = (Path(settings.BASE_DIR) / "README.md").read_text()
-    assert f"HELPLINE={demo.README_HELPLINE_ID}" in readme
+    assert f"HELPLINE={world.README_HELPLINE_ID}" in readme
     # Channels are sparse, as in a real directory: no helpline has them all.
-    assert all(len(line.contact_methods) < len(ContactMethod.values) for line in demo.HELPLINES)
+    assert all(len(line.contact_methods) < len(ContactMethod.values) for line in world.HELPLINES)
 
 
 @pytest.mark.django_db
@@ -170,7 +171,7 @@ def test_traffic_is_plausible():
     assert set(by_method) == set(ContactMethod.values)
     assert by_method.most_common(1)[0][0] == ContactMethod.PHONE
     # A click only uses a channel the helpline has.
-    channels = {h.public_id: set(h.contact_methods) for h in demo.HELPLINES}
+    channels = {h.public_id: set(h.contact_methods) for h in world.HELPLINES}
     for public_id, method in clicks.values_list("helpline__public_id", "contact_method"):
         assert method in channels[public_id]
     # Sessions see one to three helplines, and click only on what they were shown.

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from events import demo
+from demo import seed as demo
 from events.rollup import roll_up
 
 
