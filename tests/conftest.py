@@ -9,7 +9,7 @@ import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from django.core.cache import cache
@@ -54,14 +54,21 @@ def other_partner(db: None) -> Partner:
     return Partner.objects.create(name="Beacon Search", slug="beacon")
 
 
-@pytest.fixture
-def live_key(partner: Partner) -> tuple[PartnerAPIKey, str]:
-    return issue_key(partner=partner, name="production")
+class IssuedKey(NamedTuple):
+    """A key the tests issued, and its secret: the raw key, shown once when issued."""
+
+    key: PartnerAPIKey
+    secret: str
 
 
 @pytest.fixture
-def test_key(partner: Partner) -> tuple[PartnerAPIKey, str]:
-    return issue_key(partner=partner, name="staging", is_test=True)
+def live_key(partner: Partner) -> IssuedKey:
+    return IssuedKey(*issue_key(partner=partner, name="production"))
+
+
+@pytest.fixture
+def test_key(partner: Partner) -> IssuedKey:
+    return IssuedKey(*issue_key(partner=partner, name="staging", is_test=True))
 
 
 @pytest.fixture
@@ -105,10 +112,8 @@ def api_client() -> Callable[[str], APIClient]:
 
 
 @pytest.fixture
-def client_live(
-    api_client: Callable[[str], APIClient], live_key: tuple[PartnerAPIKey, str]
-) -> APIClient:
-    return api_client(live_key[1])
+def client_live(api_client: Callable[[str], APIClient], live_key: IssuedKey) -> APIClient:
+    return api_client(live_key.secret)
 
 
 Send = Callable[..., None]

@@ -13,8 +13,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Action, AuditEntry
 from audit.trail import NOT_RECORDED
-from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
+from helplines.models import Helpline, Partner, Topic
 from helplines.services import issue_key, revoke_keys
+from tests.conftest import IssuedKey
 
 
 @pytest.fixture
@@ -78,9 +79,9 @@ def test_issuing_a_key_records_it_without_its_hash(partner: Partner) -> None:
 
 
 def test_changing_a_key_in_the_admin_records_the_changed_field(
-    admin_client: Client, live_key: tuple[PartnerAPIKey, str]
+    admin_client: Client, live_key: IssuedKey
 ) -> None:
-    api_key = live_key[0]
+    api_key = live_key.key
     mark = last_pk()
 
     response = admin_client.post(
@@ -101,13 +102,13 @@ def test_changing_a_key_in_the_admin_records_the_changed_field(
 
 
 def test_revoking_keys_from_the_key_list_records_each(
-    admin_client: Client, superuser: User, live_key: tuple[PartnerAPIKey, str], test_key: Any
+    admin_client: Client, superuser: User, live_key: IssuedKey, test_key: Any
 ) -> None:
     mark = last_pk()
 
     response = admin_client.post(
         "/admin/helplines/partnerapikey/",
-        {"action": "revoke_selected", "_selected_action": [live_key[0].pk, test_key[0].pk]},
+        {"action": "revoke_selected", "_selected_action": [live_key.key.pk, test_key.key.pk]},
     )
 
     assert response.status_code == 302
@@ -122,14 +123,14 @@ def test_revoking_keys_from_the_key_list_records_each(
                 {"revoked": False},
                 {"revoked": True},
             )
-            for key in (live_key[0], test_key[0])
+            for key in (live_key.key, test_key.key)
         ]
     )
     assert {entry.actor_user_id for entry in entries_after(mark)} == {superuser.pk}
 
 
 def test_editing_a_partner_and_revoking_a_key_on_its_page(
-    admin_client: Client, partner: Partner, live_key: tuple[PartnerAPIKey, str]
+    admin_client: Client, partner: Partner, live_key: IssuedKey
 ) -> None:
     mark = last_pk()
 
@@ -142,7 +143,7 @@ def test_editing_a_partner_and_revoking_a_key_on_its_page(
             "billing_timezone": "Europe/Paris",
             "daily_quota": "2500",
             "notes": "",
-            "revoke_keys": [live_key[0].prefix],
+            "revoke_keys": [live_key.key.prefix],
         },
     )
 
@@ -160,7 +161,7 @@ def test_editing_a_partner_and_revoking_a_key_on_its_page(
             "root",
             Action.UPDATE,
             "helplines.partnerapikey",
-            live_key[0].prefix,
+            live_key.key.prefix,
             {"revoked": False},
             {"revoked": True},
         ),
@@ -168,21 +169,21 @@ def test_editing_a_partner_and_revoking_a_key_on_its_page(
 
 
 def test_revoking_keys_outside_the_admin_records_each_once(
-    partner: Partner, live_key: tuple[PartnerAPIKey, str]
+    partner: Partner, live_key: IssuedKey
 ) -> None:
     """`revoke_keys` is the one way keys are revoked, from any caller; a key already
     revoked changes nothing and is not recorded again."""
     mark = last_pk()
 
-    assert revoke_keys([live_key[0]]) == 1
-    assert revoke_keys([live_key[0]]) == 0
+    assert revoke_keys([live_key.key]) == 1
+    assert revoke_keys([live_key.key]) == 0
 
     assert [as_row(entry) for entry in entries_after(mark)] == [
         (
             "system",
             Action.UPDATE,
             "helplines.partnerapikey",
-            live_key[0].prefix,
+            live_key.key.prefix,
             {"revoked": False},
             {"revoked": True},
         )
@@ -345,17 +346,15 @@ def test_an_authenticator_is_recorded_without_its_key(db: None) -> None:
     assert device.key not in json.dumps([row[4:] for row in rows])
 
 
-def test_deleting_a_partner_records_it_and_its_keys(
-    partner: Partner, live_key: tuple[PartnerAPIKey, str]
-) -> None:
+def test_deleting_a_partner_records_it_and_its_keys(partner: Partner, live_key: IssuedKey) -> None:
     mark = last_pk()
 
     partner.delete()
 
     rows = {(entry.action, entry.object_type, entry.object_id) for entry in entries_after(mark)}
     assert rows == {
-        ("delete", "helplines.partner", str(live_key[0].partner_id)),
-        ("delete", "helplines.partnerapikey", live_key[0].prefix),
+        ("delete", "helplines.partner", str(live_key.key.partner_id)),
+        ("delete", "helplines.partnerapikey", live_key.key.prefix),
     }
 
 

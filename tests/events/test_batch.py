@@ -199,5 +199,5 @@ def test_batch_body_over_16_kib_is_accepted(client_live, display, now):
 
 
 def test_test_key_batch_is_flagged(api_client, test_key, display):
-    post(api_client(test_key[1]), {"events": [display]})
+    post(api_client(test_key.secret), {"events": [display]})
     assert Event.objects.get().is_test is True

@@ -9,8 +9,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from events.models import Event
-from helplines.models import Helpline, PartnerAPIKey
-from tests.conftest import free_port
+from helplines.models import Helpline
+from tests.conftest import IssuedKey, free_port
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def display(client: APIClient, helpline: Helpline, session: str, now: datetime) 
 def test_events_are_stored_and_not_limited_while_the_cache_is_down(
     redis_down: None,
     client_live: APIClient,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     helpline: Helpline,
     now: datetime,
     caplog: pytest.LogCaptureFixture,
@@ -44,17 +44,19 @@ def test_events_are_stored_and_not_limited_while_the_cache_is_down(
 
     # Over the 2/m limit, and all stored: uncounted requests are let through.
     assert statuses == [201] * 5
-    assert Event.objects.filter(partner=live_key[0].partner).count() == 5
+    assert Event.objects.filter(partner=live_key.key.partner).count() == 5
     warnings = [record.getMessage() for record in caplog.records]
     assert warnings and all(message.startswith("Cache unavailable") for message in warnings)
-    assert not any(live_key[1] in message or live_key[0].prefix in message for message in warnings)
+    assert not any(
+        live_key.secret in message or live_key.key.prefix in message for message in warnings
+    )
 
 
 def test_a_revoked_key_is_refused_while_the_cache_is_down(
-    redis_down: None, client_live: APIClient, live_key: tuple[PartnerAPIKey, str]
+    redis_down: None, client_live: APIClient, live_key: IssuedKey
 ) -> None:
-    live_key[0].revoked = True
-    live_key[0].save()
+    live_key.key.revoked = True
+    live_key.key.save()
 
     response = client_live.get("/v1/topics")
 

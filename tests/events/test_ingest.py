@@ -49,7 +49,7 @@ def test_display_is_stored_and_returned_with_its_id(
     }
     assert event.type == EventType.DISPLAY
     assert event.partner == partner
-    assert event.api_key_id == live_key[0].prefix
+    assert event.api_key_id == live_key.key.prefix
     assert event.helpline == helpline
     assert event.session_id == "sess_4f9a1c"
     assert iso(event.timestamp) == display["timestamp"]
@@ -113,7 +113,7 @@ def test_same_event_from_another_partner_is_stored_for_each(
 
 
 def test_test_key_events_are_stored_and_flagged(api_client, test_key, display):
-    response = post(api_client(test_key[1]), DISPLAY_URL, display)
+    response = post(api_client(test_key.secret), DISPLAY_URL, display)
 
     assert response.status_code == 201
     assert Event.objects.get().is_test is True

@@ -28,7 +28,7 @@ def test_identical_requests_racing_store_one_row(helpline, live_key, now):
 
     def send(_: int) -> tuple[int, int]:
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {live_key[1]}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {live_key.secret}")
         try:
             barrier.wait(timeout=10)
             response = client.post(
@@ -63,7 +63,7 @@ def test_overlapping_batches_racing_store_each_event_once(helpline, live_key, no
 
     def send(offset: int) -> dict:
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {live_key[1]}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {live_key.secret}")
         # Each batch overlaps its neighbours by half.
         chunk = events[offset * 50 : offset * 50 + 100]
         try:

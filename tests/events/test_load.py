@@ -17,6 +17,7 @@ from events.models import EventType
 from events.rollup import roll_up
 from events.services import NewEvent, record_events
 from helplines.models import Helpline, HelplineLoad, LoadEpisode, PartnerAPIKey
+from tests.conftest import IssuedKey
 
 NOON = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 STAFF = ["duty@example.org", "safety@example.org"]
@@ -70,9 +71,9 @@ def quarter_hours(first: datetime, last: datetime) -> Iterator[datetime]:
 
 
 def test_an_hour_over_capacity_sends_one_alert_and_one_recovery_an_hour_after(
-    line: Helpline, live_key: tuple[PartnerAPIKey, str]
+    line: Helpline, live_key: IssuedKey
 ) -> None:
-    clicks(live_key[0], line, NOON + timedelta(minutes=50), 4)  # 12:50 to 12:53
+    clicks(live_key.key, line, NOON + timedelta(minutes=50), 4)  # 12:50 to 12:53
 
     sent_after: dict[datetime, int] = {}
     for boundary in quarter_hours(NOON + timedelta(hours=1), NOON + timedelta(hours=3)):
@@ -115,10 +116,10 @@ def test_an_hour_over_capacity_sends_one_alert_and_one_recovery_an_hour_after(
 
 
 def test_a_stopped_scheduler_misses_no_hour_when_it_starts_again(
-    line: Helpline, live_key: tuple[PartnerAPIKey, str]
+    line: Helpline, live_key: IssuedKey
 ) -> None:
     run_at(NOON)
-    clicks(live_key[0], line, NOON + timedelta(minutes=50), 4)
+    clicks(live_key.key, line, NOON + timedelta(minutes=50), 4)
 
     report = run_at(NOON + timedelta(hours=4, seconds=30))
 
@@ -133,10 +134,10 @@ def test_a_stopped_scheduler_misses_no_hour_when_it_starts_again(
 
 
 def test_going_over_again_within_the_hour_under_continues_the_same_episode(
-    line: Helpline, live_key: tuple[PartnerAPIKey, str]
+    line: Helpline, live_key: IssuedKey
 ) -> None:
-    clicks(live_key[0], line, NOON + timedelta(minutes=50), 4)
-    clicks(live_key[0], line, NOON + timedelta(hours=2, minutes=20), 5)  # under for 30 min
+    clicks(live_key.key, line, NOON + timedelta(minutes=50), 4)
+    clicks(live_key.key, line, NOON + timedelta(hours=2, minutes=20), 5)  # under for 30 min
 
     for boundary in quarter_hours(NOON + timedelta(hours=1), NOON + timedelta(hours=5)):
         run_at(boundary + timedelta(seconds=30))
@@ -151,13 +152,13 @@ def test_going_over_again_within_the_hour_under_continues_the_same_episode(
 @pytest.mark.parametrize(("threshold", "episodes"), [(100, 0), (67, 0), (66, 1)])
 def test_the_threshold_is_a_share_of_the_capacity_and_reaching_it_is_not_over(
     line: Helpline,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     settings: Any,
     threshold: int,
     episodes: int,
 ) -> None:
     settings.LOAD_ALERT_THRESHOLD_PERCENT = threshold
-    clicks(live_key[0], line, NOON + timedelta(minutes=10), 2)  # 2 of 3: 66.7%
+    clicks(live_key.key, line, NOON + timedelta(minutes=10), 2)  # 2 of 3: 66.7%
 
     run_at(NOON + timedelta(hours=1, seconds=30))
 
@@ -165,8 +166,8 @@ def test_the_threshold_is_a_share_of_the_capacity_and_reaching_it_is_not_over(
     assert len(mail.outbox) == episodes
 
 
-def test_test_traffic_does_not_count(line: Helpline, test_key: tuple[PartnerAPIKey, str]) -> None:
-    clicks(test_key[0], line, NOON + timedelta(minutes=10), 10)
+def test_test_traffic_does_not_count(line: Helpline, test_key: IssuedKey) -> None:
+    clicks(test_key.key, line, NOON + timedelta(minutes=10), 10)
 
     run_at(NOON + timedelta(hours=1, seconds=30))
 
@@ -174,10 +175,8 @@ def test_test_traffic_does_not_count(line: Helpline, test_key: tuple[PartnerAPIK
     assert LoadEpisode.objects.count() == 0
 
 
-def test_only_hours_the_rollup_has_passed_are_measured(
-    line: Helpline, live_key: tuple[PartnerAPIKey, str]
-) -> None:
-    clicks(live_key[0], line, NOON + timedelta(minutes=50), 4)
+def test_only_hours_the_rollup_has_passed_are_measured(line: Helpline, live_key: IssuedKey) -> None:
+    clicks(live_key.key, line, NOON + timedelta(minutes=50), 4)
     with time_machine.travel(NOON + timedelta(minutes=58), tick=False):
         roll_up(now=NOON + timedelta(minutes=58))
 
@@ -190,10 +189,10 @@ def test_only_hours_the_rollup_has_passed_are_measured(
 
 
 def test_without_recipients_the_episode_is_stored_and_the_alert_waits(
-    line: Helpline, live_key: tuple[PartnerAPIKey, str], settings: Any
+    line: Helpline, live_key: IssuedKey, settings: Any
 ) -> None:
     settings.LOAD_ALERT_EMAILS = []
-    clicks(live_key[0], line, NOON + timedelta(minutes=50), 4)
+    clicks(live_key.key, line, NOON + timedelta(minutes=50), 4)
     run_at(NOON + timedelta(hours=1, seconds=30))
     assert mail.outbox == []
     assert LoadEpisode.objects.get().alert_sent_at is None
@@ -204,14 +203,12 @@ def test_without_recipients_the_episode_is_stored_and_the_alert_waits(
     assert len(mail.outbox) == 1
 
 
-def test_check_load_command_says_what_it_did(
-    line: Helpline, live_key: tuple[PartnerAPIKey, str]
-) -> None:
+def test_check_load_command_says_what_it_did(line: Helpline, live_key: IssuedKey) -> None:
     out = io.StringIO()
     call_command("check_load", stdout=out)
     assert out.getvalue() == "The rollup has not run yet: nothing to measure.\n"
 
-    clicks(live_key[0], line, NOON + timedelta(minutes=50), 4)
+    clicks(live_key.key, line, NOON + timedelta(minutes=50), 4)
     moment = NOON + timedelta(hours=1, seconds=30)
     with time_machine.travel(moment, tick=False):
         roll_up(now=moment)
@@ -236,9 +233,9 @@ def load_of(client: APIClient, helpline: Helpline, moment: datetime) -> Any:
 
 
 def test_the_directory_status_follows_the_rolling_hour(
-    line: Helpline, live_key: tuple[PartnerAPIKey, str], client_live: APIClient
+    line: Helpline, live_key: IssuedKey, client_live: APIClient
 ) -> None:
-    clicks(live_key[0], line, NOON + timedelta(minutes=50), 4)
+    clicks(live_key.key, line, NOON + timedelta(minutes=50), 4)
     assert load_of(client_live, line, NOON) == {"status": "normal", "as_of": None}
 
     run_at(NOON + timedelta(hours=1, seconds=30))
@@ -261,9 +258,9 @@ def test_the_directory_status_follows_the_rolling_hour(
 
 
 def test_a_measurement_over_an_hour_old_no_longer_says_busy(
-    line: Helpline, live_key: tuple[PartnerAPIKey, str], client_live: APIClient
+    line: Helpline, live_key: IssuedKey, client_live: APIClient
 ) -> None:
-    clicks(live_key[0], line, NOON + timedelta(minutes=50), 4)
+    clicks(live_key.key, line, NOON + timedelta(minutes=50), 4)
     run_at(NOON + timedelta(hours=1, seconds=30))
 
     assert load_of(client_live, line, NOON + timedelta(hours=2))["status"] == "busy"

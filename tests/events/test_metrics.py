@@ -23,7 +23,7 @@ from events.metrics import (
 from events.models import ContactMethod
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
 from helplines.services import issue_key
-from tests.conftest import Send
+from tests.conftest import IssuedKey, Send
 
 LONDON = ZoneInfo("Europe/London")
 PARIS = ZoneInfo("Europe/Paris")
@@ -35,8 +35,8 @@ def november(first: int = 1, last: int = 30, tz: ZoneInfo = UTC_ZONE, **kw: obje
 
 
 @pytest.fixture
-def key(live_key: tuple[PartnerAPIKey, str]) -> PartnerAPIKey:
-    return live_key[0]
+def key(live_key: IssuedKey) -> PartnerAPIKey:
+    return live_key.key
 
 
 @pytest.fixture
@@ -102,13 +102,13 @@ def test_test_key_events_count_only_when_asked(
     send: Send,
     partner: Partner,
     key: PartnerAPIKey,
-    test_key: tuple[PartnerAPIKey, str],
+    test_key: IssuedKey,
     helpline: Helpline,
 ) -> None:
     when = datetime(2026, 11, 5, 12, tzinfo=UTC)
     send(key, helpline, "live-1", when)
-    send(test_key[0], helpline, "test-1", when)
-    send(test_key[0], helpline, "test-1", when, "phone")
+    send(test_key.key, helpline, "test-1", when)
+    send(test_key.key, helpline, "test-1", when, "phone")
 
     assert totals(november()).displays == 1
     assert totals(november()).clicks == 0
@@ -322,15 +322,15 @@ def test_key_usage_reports_last_use_of_each_key(
     send: Send,
     partner: Partner,
     key: PartnerAPIKey,
-    test_key: tuple[PartnerAPIKey, str],
+    test_key: IssuedKey,
     helpline: Helpline,
 ) -> None:
     send(key, helpline, "a", datetime(2026, 11, 2, 8, tzinfo=UTC))
     send(key, helpline, "b", datetime(2026, 11, 2, 9, tzinfo=UTC))
     usage = {item.prefix: item for item in key_usage(partner.pk)}
     assert usage[key.prefix].events == 2 and usage[key.prefix].last_used is not None
-    assert usage[test_key[0].prefix].events == 0 and usage[test_key[0].prefix].last_used is None
-    assert usage[test_key[0].prefix].is_test
+    assert usage[test_key.key.prefix].events == 0 and usage[test_key.key.prefix].last_used is None
+    assert usage[test_key.key.prefix].is_test
 
 
 def test_a_filter_needs_aware_datetimes() -> None:

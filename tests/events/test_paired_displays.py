@@ -14,10 +14,10 @@ from rest_framework.test import APIClient
 from events.metrics import PairedDisplays, paired_display_rows, paired_display_totals
 from events.models import PairedDisplayDay
 from events.rollup import rebuild
-from helplines.models import Helpline, Partner, PartnerAPIKey
+from helplines.models import Helpline, Partner
 from helplines.resources import COLUMNS
 from helplines.services import issue_key, pair_helplines
-from tests.conftest import Send
+from tests.conftest import IssuedKey, Send
 
 T = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 DAY = date(2026, 11, 10)
@@ -41,9 +41,9 @@ def stored() -> dict[tuple[int, bool, date], tuple[int, int]]:
 
 
 def test_a_lone_display_is_counted_once_and_a_display_of_both_is_not(
-    send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline, youth: Helpline
+    send: Send, live_key: IssuedKey, helpline: Helpline, youth: Helpline
 ) -> None:
-    key = live_key[0]
+    key = live_key.key
     send(key, helpline, "alone", T)
     send(key, helpline, "alone", T + timedelta(minutes=30))  # the same session again
     send(key, helpline, "both", T)
@@ -53,9 +53,9 @@ def test_a_lone_display_is_counted_once_and_a_display_of_both_is_not(
 
 
 def test_the_pair_arriving_later_within_the_window_undoes_the_alone(
-    send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline, youth: Helpline
+    send: Send, live_key: IssuedKey, helpline: Helpline, youth: Helpline
 ) -> None:
-    key = live_key[0]
+    key = live_key.key
     send(key, helpline, "s1", T)
     assert stored() == {(key.partner_id, False, DAY): (1, 1)}
 
@@ -65,9 +65,9 @@ def test_the_pair_arriving_later_within_the_window_undoes_the_alone(
 
 
 def test_a_pair_displayed_beyond_the_window_leaves_both_alone_once(
-    send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline, youth: Helpline
+    send: Send, live_key: IssuedKey, helpline: Helpline, youth: Helpline
 ) -> None:
-    key = live_key[0]
+    key = live_key.key
     send(key, helpline, "s1", T)
     send(key, youth, "s1", T + timedelta(minutes=10, seconds=1))
 
@@ -76,22 +76,22 @@ def test_a_pair_displayed_beyond_the_window_leaves_both_alone_once(
 
 def test_the_window_is_a_setting(
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     helpline: Helpline,
     youth: Helpline,
     settings: Any,
 ) -> None:
     settings.PAIRED_DISPLAY_WINDOW_MINUTES = 30
-    send(live_key[0], helpline, "s1", T)
-    send(live_key[0], youth, "s1", T + timedelta(minutes=25))
+    send(live_key.key, helpline, "s1", T)
+    send(live_key.key, youth, "s1", T + timedelta(minutes=25))
 
-    assert stored() == {(live_key[0].partner_id, False, DAY): (1, 0)}
+    assert stored() == {(live_key.key.partner_id, False, DAY): (1, 0)}
 
 
 def test_a_pair_shown_across_midnight_is_shown_together_on_both_days(
-    send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline, youth: Helpline
+    send: Send, live_key: IssuedKey, helpline: Helpline, youth: Helpline
 ) -> None:
-    key = live_key[0]
+    key = live_key.key
     midnight = datetime(2026, 11, 11, tzinfo=UTC)
     send(key, helpline, "s1", midnight - timedelta(minutes=2))
     send(key, youth, "s1", midnight + timedelta(minutes=3))
@@ -104,30 +104,30 @@ def test_a_pair_shown_across_midnight_is_shown_together_on_both_days(
 
 def test_unpaired_helplines_test_traffic_and_clicks_are_apart(
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
     helpline: Helpline,
     youth: Helpline,
 ) -> None:
     unpaired = Helpline.objects.create(public_id="other", name="Other", country_code="GB")
-    send(live_key[0], unpaired, "s1", T)
-    send(live_key[0], helpline, "s2", T, "phone")  # a click is not a display
-    send(test_key[0], helpline, "t1", T)
+    send(live_key.key, unpaired, "s1", T)
+    send(live_key.key, helpline, "s2", T, "phone")  # a click is not a display
+    send(test_key.key, helpline, "t1", T)
 
-    assert stored() == {(live_key[0].partner_id, True, DAY): (1, 1)}
+    assert stored() == {(live_key.key.partner_id, True, DAY): (1, 1)}
     assert paired_display_rows(DAY, DAY) == []
     assert paired_display_rows(DAY, DAY, include_test=True)[0].sessions_alone == 1
 
 
 def test_a_rebuild_gives_what_the_runs_added(
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     other_partner: Partner,
     helpline: Helpline,
     youth: Helpline,
 ) -> None:
     other_key, _ = issue_key(partner=other_partner, name="live")
-    key = live_key[0]
+    key = live_key.key
     send(key, helpline, "a", T)
     send(key, youth, "a", T + timedelta(minutes=2))
     send(key, youth, "b", T + timedelta(hours=2))
@@ -148,15 +148,15 @@ def test_a_rebuild_gives_what_the_runs_added(
 
 def test_the_figures_per_partner_and_day_and_their_total(
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     partner: Partner,
     helpline: Helpline,
     youth: Helpline,
 ) -> None:
-    send(live_key[0], helpline, "a", T)
-    send(live_key[0], youth, "b", T + timedelta(days=1))
-    send(live_key[0], youth, "c", T + timedelta(days=1))
-    send(live_key[0], helpline, "c", T + timedelta(days=1, minutes=1))
+    send(live_key.key, helpline, "a", T)
+    send(live_key.key, youth, "b", T + timedelta(days=1))
+    send(live_key.key, youth, "c", T + timedelta(days=1))
+    send(live_key.key, helpline, "c", T + timedelta(days=1, minutes=1))
 
     rows = paired_display_rows(DAY, DAY + timedelta(days=1), partner_ids=frozenset({partner.pk}))
 

@@ -40,10 +40,10 @@ def get(client, **params):
 
 
 def test_events_are_listed_oldest_first_with_every_field(client_live, partner, live_key, helpline):
-    [display] = store(partner, live_key[0], helpline, 1)
+    [display] = store(partner, live_key.key, helpline, 1)
     [click] = store(
         partner,
-        live_key[0],
+        live_key.key,
         helpline,
         1,
         start=START + timedelta(hours=1),
@@ -80,7 +80,7 @@ def test_events_are_listed_oldest_first_with_every_field(client_live, partner, l
 
 
 def test_start_is_inclusive_and_end_exclusive(client_live, partner, live_key, helpline):
-    store(partner, live_key[0], helpline, 10)  # 00:00 .. 00:09
+    store(partner, live_key.key, helpline, 10)  # 00:00 .. 00:09
 
     response = get(
         client_live,
@@ -92,7 +92,7 @@ def test_start_is_inclusive_and_end_exclusive(client_live, partner, live_key, he
 
 
 def test_pages_walk_every_event_once(client_live, partner, live_key, helpline):
-    store(partner, live_key[0], helpline, 25)
+    store(partner, live_key.key, helpline, 25)
     seen, token, pages = [], None, 0
     while True:
         params = {"page_size": "10"} | ({"page_token": token} if token else {})
@@ -110,14 +110,14 @@ def test_pages_walk_every_event_once(client_live, partner, live_key, helpline):
 def test_a_page_of_exactly_the_remaining_events_ends_the_walk(
     client_live, partner, live_key, helpline
 ):
-    store(partner, live_key[0], helpline, 10)
+    store(partner, live_key.key, helpline, 10)
     body = get(client_live, page_size="10").json()
     assert len(body["events"]) == 10
     assert body["next_page_token"] is None
 
 
 def test_page_size_defaults_to_100_and_is_coerced_to_1000(client_live, partner, live_key, helpline):
-    store(partner, live_key[0], helpline, 1001)
+    store(partner, live_key.key, helpline, 1001)
 
     assert len(get(client_live).json()["events"]) == 100
     assert len(get(client_live, page_size="5000").json()["events"]) == 1000
@@ -147,9 +147,9 @@ def test_time_range_is_required(client_live, missing):
 
 
 def test_filters_narrow_the_list(client_live, partner, live_key, helpline, inactive_helpline):
-    store(partner, live_key[0], helpline, 3)
-    store(partner, live_key[0], helpline, 2, type_="helpline_click", method="sms")
-    store(partner, live_key[0], inactive_helpline, 1, type_="helpline_click", method="phone")
+    store(partner, live_key.key, helpline, 3)
+    store(partner, live_key.key, helpline, 2, type_="helpline_click", method="sms")
+    store(partner, live_key.key, inactive_helpline, 1, type_="helpline_click", method="phone")
 
     def ids(**params):
         return len(get(client_live, **params).json()["events"])
@@ -179,17 +179,17 @@ def test_a_partner_never_sees_another_partners_events(
 def test_live_and_test_keys_read_their_own_traffic(
     api_client, partner, live_key, test_key, helpline
 ):
-    store(partner, live_key[0], helpline, 2)
-    store(partner, test_key[0], helpline, 3, start=START + timedelta(hours=2))
+    store(partner, live_key.key, helpline, 2)
+    store(partner, test_key.key, helpline, 3, start=START + timedelta(hours=2))
 
-    assert len(get(api_client(live_key[1])).json()["events"]) == 2
-    assert len(get(api_client(test_key[1])).json()["events"]) == 3
+    assert len(get(api_client(live_key.secret)).json()["events"]) == 2
+    assert len(get(api_client(test_key.secret)).json()["events"]) == 3
 
 
 def test_listing_runs_a_fixed_number_of_queries(
     client_live, partner, live_key, helpline, django_assert_num_queries
 ):
-    store(partner, live_key[0], helpline, 50)
+    store(partner, live_key.key, helpline, 50)
     with django_assert_num_queries(2):  # the key, then one page of events with helpline ids
         response = get(client_live, page_size="50")
     assert len(response.json()["events"]) == 50

@@ -35,7 +35,7 @@ def traffic(partner, live_key, test_key, other_partner, helpline, second_line, r
     day2 = DAY + timedelta(days=1)
     record_events(
         partner=partner,
-        api_key=live_key[0],
+        api_key=live_key.key,
         events=[
             event(helpline, "s1", DAY + timedelta(hours=9)),
             event(second_line, "s1", DAY + timedelta(hours=9)),
@@ -49,7 +49,7 @@ def traffic(partner, live_key, test_key, other_partner, helpline, second_line, r
     )
     record_events(
         partner=partner,
-        api_key=test_key[0],
+        api_key=test_key.key,
         events=[event(helpline, "t1", DAY + timedelta(hours=1)) for _ in range(1)]
         + [event(helpline, "t1", DAY + timedelta(hours=1, minutes=1), "phone")],
     )
@@ -132,7 +132,7 @@ def test_grouped_by_contact_method_carries_clicks(client_live, traffic):
 
 
 def test_test_key_reads_only_test_traffic(api_client, test_key, traffic):
-    body = stats(api_client(test_key[1])).json()
+    body = stats(api_client(test_key.secret)).json()
     assert body["totals"] == figures(1, 1, 1, 1)
 
 

@@ -92,7 +92,7 @@ def test_limit_is_exact_across_threads_with_a_shared_redis_cache(settings, helpl
 
     def send(n: int) -> int:
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {live_key[1]}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {live_key.secret}")
         body = {
             "helpline_id": helpline.public_id,
             "session_id": f"r{n}",

@@ -21,6 +21,7 @@ from helplines.models import (
     PartnerAPIKey,
 )
 from helplines.resources import COLUMNS
+from tests.conftest import IssuedKey
 
 pytestmark = pytest.mark.django_db
 
@@ -190,7 +191,7 @@ def test_staff_granted_the_export_permission_can_export(helpline: Helpline) -> N
 
 
 def test_partner_pages_show_quota_used_in_the_last_24_hours(
-    superuser_client: Client, partner: Partner, live_key: tuple[PartnerAPIKey, str]
+    superuser_client: Client, partner: Partner, live_key: IssuedKey
 ) -> None:
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     DirectoryCallBucket.objects.bulk_create(
@@ -210,7 +211,7 @@ def test_partner_pages_show_quota_used_in_the_last_24_hours(
     assert "1,234 of 5,000" in listing.content.decode()
     content = page.content.decode()
     assert "1,234 of 5,000" in content
-    key = live_key[0]
+    key = live_key.key
     assert key.prefix in content
     assert key.hashed_key not in content
     assert reverse("admin:helplines_partner_issue_key", args=[partner.pk]) in content
@@ -243,12 +244,12 @@ def test_issuing_a_key_shows_it_once(superuser_client: Client, partner: Partner)
 def test_revoking_keys_from_the_partner_page(
     superuser_client: Client,
     partner: Partner,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
 ) -> None:
     url = reverse("admin:helplines_partner_change", args=[partner.pk])
     page = superuser_client.get(url).content.decode()
-    assert f'value="{test_key[0].prefix}"' in page
+    assert f'value="{test_key.key.prefix}"' in page
 
     response = superuser_client.post(
         url,
@@ -259,19 +260,19 @@ def test_revoking_keys_from_the_partner_page(
             "billing_timezone": "UTC",
             "daily_quota": "250",
             "notes": "",
-            "revoke_keys": [test_key[0].prefix],
+            "revoke_keys": [test_key.key.prefix],
         },
         follow=True,
     )
 
     assert response.status_code == 200
     assert "Revoked 1 key(s)." in response.content.decode()
-    assert PartnerAPIKey.objects.get(pk=test_key[0].pk).revoked is True
-    assert PartnerAPIKey.objects.get(pk=live_key[0].pk).revoked is False
+    assert PartnerAPIKey.objects.get(pk=test_key.key.pk).revoked is True
+    assert PartnerAPIKey.objects.get(pk=live_key.key.pk).revoked is False
     partner.refresh_from_db()
     assert partner.daily_quota == 250
     # A revoked key is no longer offered for revocation.
-    assert f'value="{test_key[0].prefix}"' not in superuser_client.get(url).content.decode()
+    assert f'value="{test_key.key.prefix}"' not in superuser_client.get(url).content.decode()
 
 
 def test_adding_a_partner_in_the_admin(superuser_client: Client) -> None:
@@ -296,19 +297,19 @@ def test_adding_a_partner_in_the_admin(superuser_client: Client) -> None:
 
 def test_revoking_selected_keys(
     superuser_client: Client,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
 ) -> None:
     response = superuser_client.post(
         reverse("admin:helplines_partnerapikey_changelist"),
-        {"action": "revoke_selected", "_selected_action": [live_key[0].pk]},
+        {"action": "revoke_selected", "_selected_action": [live_key.key.pk]},
         follow=True,
     )
 
     assert response.status_code == 200
     assert "Revoked 1 key(s)." in response.content.decode()
-    assert PartnerAPIKey.objects.get(pk=live_key[0].pk).revoked is True
-    assert PartnerAPIKey.objects.get(pk=test_key[0].pk).revoked is False
+    assert PartnerAPIKey.objects.get(pk=live_key.key.pk).revoked is True
+    assert PartnerAPIKey.objects.get(pk=test_key.key.pk).revoked is False
 
 
 def test_topic_admin_lists_topics_with_their_helpline_count(

@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from helplines.models import Helpline, PartnerAPIKey, Topic
+from helplines.models import Helpline, Topic
+from tests.conftest import IssuedKey
 
 pytestmark = pytest.mark.django_db
 
@@ -246,7 +247,7 @@ def test_the_directory_needs_a_key(db: None, path: str) -> None:
 
 
 def test_a_revoked_key_is_refused(
-    api_client: Callable[[str], APIClient], live_key: tuple[PartnerAPIKey, str]
+    api_client: Callable[[str], APIClient], live_key: IssuedKey
 ) -> None:
     key, raw = live_key
     key.revoked = True

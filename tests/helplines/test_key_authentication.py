@@ -40,7 +40,7 @@ def send(body, **headers):
 )
 def test_key_is_accepted_in_each_documented_header(body, live_key, partner, header):
     name, template = header
-    response = send(body, **{name: template.format(key=live_key[1])})
+    response = send(body, **{name: template.format(key=live_key.secret)})
 
     assert response.status_code == 201
     assert Event.objects.get().partner == partner
@@ -73,7 +73,7 @@ def test_unknown_key_is_401(body, live_key, raw_key):
 
 
 def test_right_prefix_with_wrong_secret_is_401(body, live_key):
-    prefix = live_key[0].prefix
+    prefix = live_key.key.prefix
     response = send(body, HTTP_AUTHORIZATION=f"Bearer {prefix}.{'x' * 32}")
 
     assert response.status_code == 401
@@ -82,20 +82,22 @@ def test_right_prefix_with_wrong_secret_is_401(body, live_key):
 
 def test_key_in_the_query_string_is_ignored(body, live_key):
     response = APIClient().post(
-        f"{URL}?api_key={live_key[1]}&key={live_key[1]}", body, content_type="application/json"
+        f"{URL}?api_key={live_key.secret}&key={live_key.secret}",
+        body,
+        content_type="application/json",
     )
     assert response.status_code == 401
 
 
 def test_unsupported_authorization_scheme_is_401(body, live_key):
-    response = send(body, HTTP_AUTHORIZATION=f"Token {live_key[1]}")
+    response = send(body, HTTP_AUTHORIZATION=f"Token {live_key.secret}")
     assert response.status_code == 401
 
 
 def test_revoked_key_is_403(body, live_key):
-    revoke_keys([live_key[0]])
+    revoke_keys([live_key.key])
 
-    response = send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}")
+    response = send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}")
 
     assert response.status_code == 403
     assert response.json() == {
@@ -122,7 +124,7 @@ def test_inactive_partner_is_403(body, live_key, partner):
     partner.is_active = False
     partner.save()
 
-    response = send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}")
+    response = send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}")
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "partner_inactive"
@@ -131,14 +133,14 @@ def test_inactive_partner_is_403(body, live_key, partner):
 def test_rotation_old_and_new_keys_both_work_until_revoked(body, live_key, partner):
     _, new_raw = issue_key(partner=partner, name="rotated")
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {new_raw}").status_code == 201
-    revoke_keys([live_key[0]])
-    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 403
+    revoke_keys([live_key.key])
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 403
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {new_raw}").status_code == 200
 
 
 def test_keys_are_stored_hashed_never_in_clear(live_key):
     stored = PartnerAPIKey.objects.get()
-    prefix, _, secret = live_key[1].partition(".")
+    prefix, _, secret = live_key.secret.partition(".")
 
     assert stored.prefix == prefix
     assert secret not in stored.hashed_key
@@ -147,7 +149,7 @@ def test_keys_are_stored_hashed_never_in_clear(live_key):
 
 
 def test_revoking_is_irreversible(live_key):
-    revoke_keys([live_key[0]])
+    revoke_keys([live_key.key])
     key = PartnerAPIKey.objects.get()
     key.revoked = False
     with pytest.raises(Exception, match="revoked"):
@@ -155,26 +157,26 @@ def test_revoking_is_irreversible(live_key):
 
 
 def test_revocation_takes_effect_at_once_even_for_a_key_in_use(body, live_key):
-    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 201  # cached
-    revoke_keys([live_key[0]])
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 201  # cached
+    revoke_keys([live_key.key])
 
-    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 403
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 403
 
 
 def test_a_cached_key_still_checks_the_secret(body, live_key):
-    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 201
-    forged = f"{live_key[0].prefix}.{'y' * 32}"
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 201
+    forged = f"{live_key.key.prefix}.{'y' * 32}"
 
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {forged}").status_code == 401
 
 
 def test_partner_deactivation_is_seen_within_the_cache_lifetime(body, live_key, partner, settings):
     settings.API_KEY_CACHE_SECONDS = 0  # as if the cached row had expired
-    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 201
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 201
     partner.is_active = False
     partner.save()
 
-    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key[1]}").status_code == 403
+    assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 403
 
 
 def test_a_key_whose_prefix_is_not_letters_and_digits_is_unknown(api_client) -> None:

@@ -11,9 +11,10 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from helplines.models import DirectoryCallBucket, Helpline, Partner, PartnerAPIKey
+from helplines.models import DirectoryCallBucket, Helpline, Partner
 from helplines.selectors import directory_calls_in_window
 from helplines.services import issue_key
+from tests.conftest import IssuedKey
 
 pytestmark = pytest.mark.django_db
 
@@ -95,15 +96,15 @@ def test_spending_the_quota_ends_in_a_429_that_is_not_counted(
 def test_all_keys_of_a_partner_share_one_quota(
     api_client: Callable[[str], APIClient],
     partner: Partner,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
 ) -> None:
     with_quota(partner, 2)
 
-    assert api_client(live_key[1]).get("/v1/topics").status_code == 200
-    assert api_client(test_key[1]).get("/v1/topics").status_code == 200
-    assert api_client(live_key[1]).get("/v1/topics").status_code == 429
-    assert api_client(test_key[1]).get("/v1/topics").status_code == 429
+    assert api_client(live_key.secret).get("/v1/topics").status_code == 200
+    assert api_client(test_key.secret).get("/v1/topics").status_code == 200
+    assert api_client(live_key.secret).get("/v1/topics").status_code == 429
+    assert api_client(test_key.secret).get("/v1/topics").status_code == 429
 
 
 def test_another_partner_is_not_affected(
