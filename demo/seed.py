@@ -10,7 +10,7 @@ import random
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from django.db import transaction
@@ -31,6 +31,7 @@ from demo.world import (
 )
 from events.models import Event, EventType
 from events.services import NewEvent, record_events
+from events.timestamps import floor_hour
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
 from helplines.services import create_partner, issue_key
 
@@ -165,14 +166,14 @@ def seed(*, now: datetime, days: int) -> SeedResult:
     result = SeedResult()
     helpline_pks = _seed_directory(result)
     keys = _seed_partners(result)
-    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    end = floor_hour(now)
     start = end - timedelta(days=days)
     seeded = Event.objects.filter(partner__slug__in=[p.slug for p in PARTNERS]).aggregate(
         first=Min("timestamp"), last=Max("timestamp")
     )
     pending: dict[tuple[str, bool], list[NewEvent]] = {}
     for hour in hours_between(start, end):
-        if seeded["first"] and _floor_hour(seeded["first"]) <= hour <= seeded["last"]:
+        if seeded["first"] and floor_hour(seeded["first"]) <= hour <= seeded["last"]:
             continue
         result.hours_seeded += 1
         for event in events_in_hour(hour):
@@ -197,10 +198,6 @@ def seed(*, now: datetime, days: int) -> SeedResult:
 
 
 _BATCH_SIZE = 1000  # record_events' largest batch, as on the API
-
-
-def _floor_hour(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _store(result: SeedResult, key: PartnerAPIKey, batch: list[NewEvent]) -> None:

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 
 from events.days import (
     QUARTER,
@@ -57,6 +57,7 @@ from events.models import (
     QuarterHourCount,
     SessionZone,
 )
+from events.timestamps import as_utc, floor_hour
 from helplines.models import KeyStatus, PartnerAPIKey
 
 CONTACT_METHODS: tuple[str, ...] = tuple(ContactMethod.values)
@@ -271,7 +272,7 @@ def fill_hours(
 ) -> list[MetricRow]:
     """One row per UTC clock hour in [start, end), zeros where `rows` (by hour) have none."""
     by_hour = {row.hour.astimezone(UTC): row for row in rows if row.hour}  # see group
-    hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    hour = floor_hour(start)
     filled = []
     while hour < end:
         local = hour.astimezone(tz)
@@ -448,7 +449,7 @@ def _day_rows(
         else:
             reached, converted = by_group.get(tuple(record[name] for name in session_keys), (0, 0))
         if "k_day" in record:
-            record["k_day"] = day_of[_as_utc(record["k_day"])]
+            record["k_day"] = day_of[as_utc(record["k_day"])]
         yield _row(record, dims, tz, reached, converted)
 
 
@@ -533,7 +534,7 @@ def _row_of(
     return MetricRow(
         metrics=metrics,
         day=_as_date(keys["k_day"]) if Dimension.DAY in dims else None,
-        hour=_as_utc(keys["k_hour"]).astimezone(tz) if Dimension.HOUR in dims else None,
+        hour=as_utc(keys["k_hour"]).astimezone(tz) if Dimension.HOUR in dims else None,
         partner=(
             PartnerRef(keys["k_partner_id"], keys["k_partner_slug"], keys["k_partner_name"])
             if Dimension.PARTNER in dims
@@ -602,15 +603,6 @@ def _as_date(value: date | str) -> date:
         assert parsed is not None, value
         return parsed
     return value
-
-
-def _as_utc(value: datetime | str) -> datetime:
-    # The hour was truncated in UTC; raw results are naive (PostgreSQL) or text (SQLite).
-    if isinstance(value, str):
-        parsed = parse_datetime(value)
-        assert parsed is not None, value
-        value = parsed
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # ------------------------------------------------------------------ keys
@@ -682,7 +674,7 @@ def rolling_hour_clicks(
         raise ValueError("Rolling hours end on a UTC quarter-hour.")
     clicks = sum((F(f"clicks_{method}") for method in CONTACT_METHODS[1:]), F("clicks_phone"))
     by_quarter: dict[tuple[int, datetime], int] = {
-        (record["helpline_id"], _as_utc(record["quarter"])): int(record["clicks"] or 0)
+        (record["helpline_id"], as_utc(record["quarter"])): int(record["clicks"] or 0)
         for record in QuarterHourCount.objects.filter(
             is_test=False,
             helpline_id__in=list(helpline_ids),
