@@ -590,6 +590,13 @@ def _raw_rows(event_filter: EventFilter, dims: set[Dimension], tz: ZoneInfo) -> 
         f"n_clicks_{method}": Count("id", filter=Q(type=EventType.CLICK, contact_method=method))
         for method in CONTACT_METHODS
     }
+    if not columns:
+        # One figure set: an aggregate, not .values() of every column (which PostgreSQL
+        # refuses to group by the counts alone); no row when no event matched, as grouped.
+        total = event_filter.events().aggregate(**counts)
+        if any(total.values()):
+            yield _row(total, dims, tz, None, None)
+        return
     for record in (
         event_filter.events().annotate(**columns).values(*columns).annotate(**counts).order_by()
     ):

@@ -440,3 +440,24 @@ def test_the_load_page_states_its_rule_refreshes_and_exports_its_table(
     body = [line for line in lines if not line.startswith("#")]
     assert body[0].startswith("helpline_id,helpline_name,country_code,hourly_capacity,status,")
     assert body[1] == f"{helpline.public_id},Samaritans Example,GB,1,over capacity,2,2,2,1,2,1"
+
+
+def test_today_is_compared_with_yesterday_up_to_the_same_minute(
+    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+) -> None:
+    key = live_key[0]
+    send(key, helpline, "a", datetime(2026, 11, 9, 10, tzinfo=UTC))  # a whole quarter-hour
+    send(key, helpline, "b", datetime(2026, 11, 9, 14, 3, tzinfo=UTC))  # the partial one
+    send(key, helpline, "c", datetime(2026, 11, 9, 14, 10, tzinfo=UTC))  # after the minute
+    send(key, helpline, "d", datetime(2026, 11, 10, 9, tzinfo=UTC))
+
+    with time_machine.travel(datetime(2026, 11, 10, 14, 7, tzinfo=UTC), tick=False):
+        response = staff_client.get(
+            "/dashboard/", {"range": "custom", "start": "2026-11-10", "end": "2026-11-10"}
+        )
+
+    kpis = {item.label: item for item in response.context["kpis"]}
+    assert (kpis["Displays"].value, kpis["Displays"].previous) == (1, 2)
+    assert response.context["comparison"].previous_end == datetime(2026, 11, 9, 14, 7, tzinfo=UTC)
+    chart = response.context["daily_chart"]
+    assert [bar.css for bar in chart.bars].index("bar-partial") == 14  # 14:00, so far
