@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.schema import ErrorDetailSerializer
-from events.incoming import MAX_UNKNOWN_FIELDS_NAMED
+from events.incoming import unknown_field_errors
 
 
 @extend_schema_field(
@@ -65,10 +65,7 @@ class BatchRequestSerializer(serializers.Serializer):
             unknown = set(data) - {"events"}
             if unknown:
                 raise serializers.ValidationError(
-                    {
-                        name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
-                        for name in sorted(unknown)[:MAX_UNKNOWN_FIELDS_NAMED]
-                    }
+                    unknown_field_errors(sorted(unknown), lambda name: "Unknown field.")
                 )
         return super().to_internal_value(data)
 

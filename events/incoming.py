@@ -12,7 +12,7 @@ DRF used to apply (`required`, `null`, `blank`, `invalid_choice`, NUL and surrog
 characters) are DRF's own, word for word, so no answer changed.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, NamedTuple, NoReturn
@@ -106,12 +106,14 @@ def validate_event(
         except FieldRefused as refused:
             errors[name] = refused.errors
     if len(data) > len(fields) or any(name not in fields for name in data):
-        unknown = (name for name in data if name not in fields)
-        for name in islice(unknown, MAX_UNKNOWN_FIELDS_NAMED):
-            message = MESSAGES["unknown_field"]
-            if name == "contact_method":
-                message = MESSAGES["contact_method_on_display"]
-            errors[name] = [ErrorDetail(message, code="unknown_field")]
+        errors.update(
+            unknown_field_errors(
+                (name for name in data if name not in fields),
+                lambda name: MESSAGES[
+                    "contact_method_on_display" if name == "contact_method" else "unknown_field"
+                ],
+            )
+        )
     if errors:
         raise ValidationError(errors)
     return NewEvent(
@@ -122,6 +124,22 @@ def validate_event(
         timestamp=values["timestamp"],
         contact_method=values.get("contact_method", ""),
     )
+
+
+def unknown_field_errors(
+    names: Iterable[str], message: Callable[[str], str]
+) -> dict[str, list[ErrorDetail]]:
+    """`unknown_field` for each of `names`, at most MAX_UNKNOWN_FIELDS_NAMED of them: the
+    one rule for extra fields, in an event and in the batch envelope."""
+    return {
+        name: [ErrorDetail(message(name), code="unknown_field")]
+        for name in islice(names, MAX_UNKNOWN_FIELDS_NAMED)
+    }
+
+
+def refusal(field: str, message: str, code: str) -> dict[str, list[ErrorDetail]]:
+    """One field refused with one error, in the shape `api.errors` renders."""
+    return {field: [ErrorDetail(message, code=code)]}
 
 
 def unknown_helpline() -> ErrorDetail:

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from api.errors import validation_error_body
 from api.schema import AUTH_ERRORS, BODY_ERRORS, CONTENT_ENCODING, THROTTLED, UNAVAILABLE
 from events.batch import BatchRequestSerializer, BatchResponseSerializer
-from events.incoming import FIELDS, accepted_window, validate_event
+from events.incoming import FIELDS, MESSAGES, accepted_window, refusal, validate_event
 from events.models import EventType
 from events.serializers import (
     ClickEventSerializer,
@@ -212,26 +212,15 @@ def _count_refusals(request: Request, codes: list[str]) -> None:
 def _batch_item_error(item: Any) -> dict[str, Any] | None:
     """The error of a batch item whose `type` alone already makes it unusable."""
     if not isinstance(item, dict):
-        return validation_error_body(
-            {"non_field_errors": [serializers.ErrorDetail("Must be an object.", code="invalid")]}
-        )["error"]
-    event_type = item.get("type")
-    if event_type is None:
-        return validation_error_body(
-            {"type": [serializers.ErrorDetail("This field is required.", code="required")]}
-        )["error"]
-    if not isinstance(event_type, str) or event_type not in FIELDS:
-        return validation_error_body(
-            {
-                "type": [
-                    serializers.ErrorDetail(
-                        f"Must be one of: {', '.join(FIELDS)}.",
-                        code="invalid_choice",
-                    )
-                ]
-            }
-        )["error"]
-    return None
+        refused = refusal("non_field_errors", "Must be an object.", "invalid")
+    elif (event_type := item.get("type")) is None:
+        refused = refusal("type", MESSAGES["required"], "required")
+    elif not isinstance(event_type, str) or event_type not in FIELDS:
+        refused = refusal("type", f"Must be one of: {', '.join(FIELDS)}.", "invalid_choice")
+    else:
+        return None
+    error: dict[str, Any] = validation_error_body(refused)["error"]
+    return error
 
 
 def _without_type(item: dict[str, Any]) -> dict[str, Any]:
