@@ -33,7 +33,7 @@ from events.models import Event, EventType
 from events.services import NewEvent, record_events
 from events.timestamps import floor_hour
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
-from helplines.services import create_partner, issue_key
+from helplines.services import create_partner, issue_key, replace_pairs
 
 
 @dataclass(frozen=True)
@@ -224,6 +224,15 @@ def _seed_directory(result: SeedResult) -> dict[str, int]:
         else:
             result.helplines_updated += 1
         pks[demo.key] = helpline.pk
+    by_key = {demo.key: demo for demo in HELPLINES}
+    replace_pairs(
+        public_ids=[demo.public_id for demo in HELPLINES],
+        pairs=[
+            (demo.public_id, by_key[demo.paired_with].public_id)
+            for demo in HELPLINES
+            if demo.paired_with and demo.key < demo.paired_with
+        ],
+    )
     return pks
 
 

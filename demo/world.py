@@ -58,6 +58,9 @@ class DemoHelpline:
     # Click-through multiplier from 20:00 to midnight local time: the national lines that
     # the evening rush overwhelms, so the load page has something to flag.
     evening_pull: float = 1.0
+    # The key of the service that belongs with this one (partners must show both or
+    # neither); written on both sides.
+    paired_with: str = ""
 
     @property
     def public_id(self) -> str:
@@ -271,6 +274,7 @@ HELPLINES: tuple[DemoHelpline, ...] = (
         priority=True,
         hourly_capacity=10,
         reach=2.0,
+        paired_with="ca-ecoute",
     ),
     DemoHelpline(
         key="ca-ecoute",
@@ -282,6 +286,10 @@ HELPLINES: tuple[DemoHelpline, ...] = (
         phone_number="(514) 555-0190",
         web_chat_url=_site("ecoute-qc") + "/clavarder",
         website=_site("ecoute-qc"),
+        # The same service in Canada's other official language: a pair.
+        priority=True,
+        hourly_capacity=6,
+        paired_with="ca-northern-light",
     ),
     DemoHelpline(
         key="ca-youth",

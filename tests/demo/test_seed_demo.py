@@ -14,7 +14,7 @@ from django.db.models.functions import TruncHour
 
 from demo import world
 from demo.seed import events_in_hour
-from events.models import ContactMethod, Event, EventType
+from events.models import ContactMethod, Event, EventType, PairedDisplayDay
 from events.pii import SESSION_ID_PATTERN, pii_kind
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
 
@@ -69,6 +69,19 @@ def test_a_second_run_changes_nothing():
     assert "Events: 0 created over 0 new hours, 0 already stored." in output
     assert first["helplines"] == len(world.HELPLINES) == 34
     assert first["partners"] == len(world.PARTNERS) == 4
+
+
+@pytest.mark.django_db
+def test_the_paired_services_are_paired_both_ways_and_their_compliance_counted() -> None:
+    seed(days=2)
+
+    english = Helpline.objects.get(public_id=world.demo_public_id("ca-northern-light"))
+    french = Helpline.objects.get(public_id=world.demo_public_id("ca-ecoute"))
+    assert (english.paired_with_id, french.paired_with_id) == (french.pk, english.pk)
+    assert Helpline.objects.filter(paired_with__isnull=False).count() == 2
+    # The demo's partners show one service of the pair alone in some sessions: the
+    # partner page and paired.csv have something to show.
+    assert PairedDisplayDay.objects.filter(sessions_alone__gt=0).exists()
 
 
 @pytest.mark.django_db
