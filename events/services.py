@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from events.models import Event, RefusedEventCount
+from events.partitions import DEFAULT_PARTITION, drop_partitions_before, is_partitioned
 from events.rollup import covered, prepare_purge
 from helplines.models import Partner, PartnerAPIKey
 
@@ -380,22 +381,38 @@ def purge_events_before(*, cutoff: datetime, chunk_size: int) -> int:
 
     Their figures stay: the aggregates are brought up to date first, the purge is recorded
     (so that no rebuild wipes figures it could not recompute), and only events the
-    aggregates already hold are deleted. In chunks of `chunk_size` rows, each its own
-    transaction, so that a purge of months of events neither holds one huge transaction
-    nor locks the table for its duration; the `event_time` index finds each chunk.
+    aggregates already hold are deleted.
+
+    On partitioned PostgreSQL, whole monthly partitions ending at or before `cutoff` are
+    detached and dropped (`events.partitions`); events of the month the cutoff falls in
+    stay until that month is wholly past, and only events in the default partition (months
+    that never had a partition) are deleted row by row. Elsewhere rows are deleted in
+    chunks of `chunk_size`, each its own transaction, so that a purge of months of events
+    neither holds one huge transaction nor locks the table for its duration; the
+    `event_time` index finds each chunk.
     """
     mark = prepare_purge(cutoff)
-    table = connection.ops.quote_name(Event._meta.db_table)
-    select = (
-        f'SELECT e.id FROM {table} e WHERE e."timestamp" < %s AND {covered("e", mark)} '
-        f"LIMIT {int(chunk_size):d}"
+    if not is_partitioned():
+        return _delete_in_chunks(Event._meta.db_table, cutoff, mark, chunk_size)
+    dropped = drop_partitions_before(cutoff=cutoff, covered_sql=covered("e", mark))
+    deleted = sum(partition.events for partition in dropped)
+    return deleted + _delete_in_chunks(DEFAULT_PARTITION, cutoff, mark, chunk_size)
+
+
+def _delete_in_chunks(table: str, cutoff: datetime, mark: str, chunk_size: int) -> int:
+    quoted = connection.ops.quote_name(table)
+    # PostgreSQL addresses rows by the primary key (partner, timestamp, id): `id` alone has
+    # no index on the partitioned table. SQLite's primary key is `id`.
+    key = '"partner_id", "timestamp", "id"' if connection.vendor == "postgresql" else '"id"'
+    delete = (
+        f"DELETE FROM {quoted} WHERE ({key}) IN (SELECT {key} FROM {quoted} e "
+        f'WHERE e."timestamp" < %s AND {covered("e", mark)} LIMIT {int(chunk_size):d})'
     )
     deleted = 0
     while True:
-        with connection.cursor() as cursor:
-            cursor.execute(select, [connection.ops.adapt_datetimefield_value(cutoff)])
-            chunk = [row[0] for row in cursor.fetchall()]
-        if not chunk:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(delete, [connection.ops.adapt_datetimefield_value(cutoff)])
+            count = cursor.rowcount
+        if not count:
             return deleted
-        count, _ = Event.objects.filter(pk__in=chunk).delete()
         deleted += count

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from events.models import Event
+from events.partitions import create_ahead
 from events.services import purge_events_before
 
 
@@ -56,5 +57,8 @@ class Command(BaseCommand):
                 f"Would delete {count} events older than {cutoff:%Y-%m-%d %H:%M:%S} UTC."
             )
             return
+        # Retention runs daily, so the partitions of the months ahead are kept here too,
+        # should the scheduler lack a create_event_partitions line.
+        create_ahead()
         count = purge_events_before(cutoff=cutoff, chunk_size=options["chunk_size"])
         self.stdout.write(f"Deleted {count} events older than {cutoff:%Y-%m-%d %H:%M:%S} UTC.")
