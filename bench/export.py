@@ -45,10 +45,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.run import (  # noqa: E402  (the path above makes `bench` importable as a script)
+from bench.common import (  # noqa: E402  (the path above makes `bench` importable as a script)
     RESULTS,
     BenchError,
-    Load,
     Server,
     append_results,
     drop_database,
@@ -58,8 +57,9 @@ from bench.run import (  # noqa: E402  (the path above makes `bench` importable 
     machine,
     postgres_version,
     raise_on_sigterm,
-    run_wrk,
+    server_environment,
 )
+from bench.run import Load, run_wrk  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/throughline_xbench"
 DEFAULT_EVENTS = 1_000_000
@@ -917,21 +917,7 @@ def main(argv: list[str]) -> int:
     # The server's environment, also this process's: production-like settings, the
     # benchmark's settings module (its ceiling route tells this run's server from a
     # leftover), cookies over plain HTTP for the staff login, no ingest rate limit.
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": url,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "SESSION_COOKIE_SECURE": "false",
-        "CSRF_COOKIE_SECURE": "false",
-        "EVENTS_RATE_LIMIT": "100000000/s",
-        "LOG_LEVEL": "WARNING",
-        "BENCH_RUN_ID": run_id,
-        "PYTHONPATH": str(BASE_DIR),
-    }
+    env = server_environment(url, run_id, SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false")
     os.environ.update(env)
     signal.signal(signal.SIGTERM, raise_on_sigterm)
 

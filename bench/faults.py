@@ -44,7 +44,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.run import (  # noqa: E402 - the project root must be importable first
+from bench.common import (  # noqa: E402  (the path above makes `bench` importable as a script)
     append_results,
     ensure_database,
     free_port,

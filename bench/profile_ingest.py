@@ -29,7 +29,13 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.run import DEFAULT_DATABASE_URL, ensure_database, prepare_product_data  # noqa: E402
+from bench.common import (  # noqa: E402  (the path above makes `bench` importable as a script)
+    ensure_database,
+)
+from bench.run import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    prepare_product_data,
+)
 
 
 def environ(path: str, body: bytes, key: str) -> dict[str, Any]:

@@ -54,9 +54,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.run import (  # noqa: E402  (the path above makes `bench` importable as a script)
-    COPY_COLUMNS,
-    EVENTS_TABLE,
+from bench.common import (  # noqa: E402  (the path above makes `bench` importable as a script)
     RESULTS,
     append_results,
     drop_database,
@@ -66,6 +64,7 @@ from bench.run import (  # noqa: E402  (the path above makes `bench` importable 
     postgres_version,
     relative_path,
 )
+from bench.run import COPY_COLUMNS, EVENTS_TABLE  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/throughline_qbench"
 DEFAULT_SIZES = (100_000, 10_000_000)

@@ -16,29 +16,41 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import secrets
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
-from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-BENCH_DIR = BASE_DIR / "bench"
-RESULTS = BENCH_DIR / "RESULTS.md"
+if str(BASE_DIR) not in sys.path:
+    sys.path.insert(0, str(BASE_DIR))
+
+from bench.common import (  # noqa: E402  (the path above makes `bench` importable as a script)
+    BENCH_DIR,
+    RESULTS,
+    BenchError,
+    Server,
+    append_results,
+    ensure_database,
+    free_port,
+    header_lines,
+    load_average,
+    postgres_version,
+    raise_on_sigterm,
+    relative_path,
+    server_environment,
+)
+
 LOAD_SCRIPT = BENCH_DIR / "load.lua"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/throughline_bench"
 EVENTS_TABLE = "events_event"
@@ -70,10 +82,6 @@ PROTOTYPE_BATCH = (
     ("ListSerializer + COPY", 27_000),
     ("light validation + COPY", 71_000),
 )
-
-
-class BenchError(RuntimeError):
-    """The run cannot go on (server gone, port taken, wrk missing...)."""
 
 
 @dataclass
@@ -199,35 +207,6 @@ class Round:
 # --- the database ------------------------------------------------------------------------
 
 
-def ensure_database(url: str) -> None:
-    """Create the database named by `url` when it does not exist yet."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def drop_database(url: str) -> None:
-    """Drop the database named by `url`, closing its connections (a run's own database)."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(parts.path.lstrip("/"))
-            )
-        )
-
-
 def prepare_product_data() -> tuple[str, list[str]]:
     """Migrate, empty every table, then a partner with a live key and a few helplines.
 
@@ -287,13 +266,6 @@ def drain(url: str, server: Server) -> tuple[int, float]:
         row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
     server.check_alive()
     return int(row[0]), changed_at  # type: ignore[index]
-
-
-def postgres_version(url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        return str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
 
 
 def copy_ceiling(
@@ -372,102 +344,6 @@ def partner_for_copy(url: str) -> tuple[tuple[int, str], list[int]]:
 
 
 # --- the server --------------------------------------------------------------------------
-
-
-class Server:
-    """gunicorn serving bench.settings, started and stopped by pid (never by name)."""
-
-    def __init__(self, port: int, env: dict[str, str], log_dir: Path) -> None:
-        self.port = port
-        self.env = env
-        self.log = log_dir / "gunicorn.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, workers: int) -> None:
-        if port_in_use(self.port):
-            raise BenchError(
-                f"Port {self.port} is already in use: a leftover server would answer this "
-                "run. Stop it, or pass --port."
-            )
-        with self.log.open("ab") as log:
-            self.process = self._spawn(workers, log)
-        self._wait_ready()
-
-    def _spawn(self, workers: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
-        # gunicorn itself, not a shell: the Popen's pid is the master's pid.
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "--chdir",
-                str(BASE_DIR),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "sync",
-                "--log-level",
-                "warning",
-                "--error-logfile",
-                "-",
-            ],
-            env=self.env,
-            cwd=BASE_DIR,
-            stdin=subprocess.DEVNULL,
-            # gunicorn's log and the workers' warnings go to the log file, not the report.
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def _wait_ready(self) -> None:
-        """Until the ceiling route answers with this run's id (not a stranger's server)."""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/bench/ceiling", timeout=2) as answer:
-                    body = json.loads(answer.read())
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.3)
-                continue
-            if body.get("run") != self.env["BENCH_RUN_ID"]:
-                raise BenchError(f"Another server answers on port {self.port}: {body}")
-            return
-        raise BenchError(f"gunicorn did not answer within 60 s; see {self.log}")
-
-    def check_alive(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            raise BenchError(f"gunicorn is not running (see {self.log})")
-
-    def stop(self) -> None:
-        """SIGTERM (graceful: workers finish their request), SIGKILL after 15 s."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- load --------------------------------------------------------------------------------
@@ -640,41 +516,6 @@ def run_round(server: Server, url: str, load: Load, number: int, run_id: str) ->
 # --- the report --------------------------------------------------------------------------
 
 
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    memory = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "memory": memory,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "commit": commit or "unknown",
-    }
-
-
-def load_average() -> str:
-    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def _spread(values: list[float], digits: int = 2) -> str:
     """The median, and the range when there are several rounds."""
     median = statistics.median(values)
@@ -687,7 +528,6 @@ def report(
     *,
     started: datetime,
     command: str,
-    info: dict[str, str],
     pg_version: str,
     loads: tuple[str, str],
     load: Load,
@@ -700,13 +540,13 @@ def report(
         return " | ".join(figure.format(r=one, p=one.phases) for one in rounds)
 
     lines = [
-        f"## {started:%Y-%m-%d %H:%M} UTC — {'all checks passed' if all_ok else 'CHECK FAILED'}",
-        "",
-        f"- Command: `{command}`",
-        f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, "
-        f"PostgreSQL {pg_version}, Python {info['python']}, {info['os']}",
-        f"- Product commit: {info['commit']}",
-        f"- Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}",
+        *header_lines(
+            title="all checks passed" if all_ok else "CHECK FAILED",
+            started=started,
+            command=command,
+            pg_version=pg_version,
+            loads=loads,
+        ),
         f"- Server: gunicorn, {workers} sync workers, DEBUG=false. Load: wrk, "
         f"{load.threads} thread(s), {load.connections} connections "
         f"({load.batch_connections} for batches), {load.seconds:g} s per phase and "
@@ -806,18 +646,6 @@ def report(
     return "\n".join(lines)
 
 
-def append_results(section: str) -> None:
-    if not RESULTS.exists():
-        RESULTS.write_text(
-            "# Ingest benchmark results\n\n"
-            "One section per run of `bench/run.py`, oldest first (bench/README.md says what "
-            "each phase measures). Absolute figures depend on how busy the machine was; the "
-            "ratios to the ceilings measured in the same run are what compare across runs.\n\n"
-        )
-    with RESULTS.open("a") as results:
-        results.write(section + "\n")
-
-
 # --- main --------------------------------------------------------------------------------
 
 
@@ -846,10 +674,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if shutil.which("wrk") is None:
@@ -862,21 +686,7 @@ def main(argv: list[str]) -> int:
         print(f"DATABASE_URL must point at PostgreSQL, not {url}", file=sys.stderr)
         return 2
     run_id = secrets.token_hex(4)
-    # The server's environment, also this process's: production-like settings, the
-    # ceiling route, and a rate limit the load cannot reach.
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": url,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "EVENTS_RATE_LIMIT": "100000000/s",
-        "LOG_LEVEL": "WARNING",
-        "BENCH_RUN_ID": run_id,
-        "PYTHONPATH": str(BASE_DIR),
-    }
+    env = server_environment(url, run_id)
     os.environ.update(env)
     sys.path.insert(0, str(BASE_DIR))
     signal.signal(signal.SIGTERM, raise_on_sigterm)
@@ -912,7 +722,6 @@ def main(argv: list[str]) -> int:
     section = report(
         started=started,
         command=shlex.join([relative_path(sys.executable), relative_path(sys.argv[0]), *argv]),
-        info=machine(),
         pg_version=postgres_version(url),
         loads=(loads_start, load_average()),
         load=load,
@@ -925,13 +734,6 @@ def main(argv: list[str]) -> int:
         append_results(section)
         print(f"Appended to {RESULTS.relative_to(BASE_DIR)}")
     return 0 if all(one.ok for one in rounds) else 1
-
-
-def relative_path(path: str) -> str:
-    try:
-        return str(Path(path).absolute().relative_to(BASE_DIR))
-    except ValueError:
-        return path
 
 
 if __name__ == "__main__":
