@@ -1,7 +1,7 @@
 """Who must show a second factor (TOTP) after the password, and the middleware enforcing it.
 
-One list of requirements, each a setting and the users it covers: staff today
-(STAFF_REQUIRE_2FA); partner users get their own entry when partner accounts exist. A user
+One list of requirements, each a setting and the users it covers: staff
+(STAFF_REQUIRE_2FA) and partner users (PARTNER_REQUIRE_2FA). A user
 covered by a requirement who has not shown a code in this session reaches nothing but the
 sign-in and second-factor pages: enrolment when they have no confirmed device yet, the code
 page otherwise.
@@ -18,14 +18,18 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django_otp import user_has_device
 
+from accounts.partners import is_partner_user
+
 # (setting, predicate): the setting switches the requirement on for the users the
 # predicate selects.
 REQUIREMENTS: list[tuple[str, Callable[[Any], bool]]] = [
     ("STAFF_REQUIRE_2FA", lambda user: bool(user.is_staff)),
+    ("PARTNER_REQUIRE_2FA", is_partner_user),
 ]
 
-# Paths whose callers are programs authenticated by API keys, never by a session.
-_KEY_AUTHENTICATED_PREFIXES = ("/v1/", "/healthz")
+# Paths whose callers are programs authenticated by API keys or OAuth tokens, never by a
+# session.
+_KEY_AUTHENTICATED_PREFIXES = ("/v1/", "/oauth/", "/healthz")
 # Views an unverified user must still reach: signing in and out, and the 2FA pages.
 _OPEN_VIEWS = {"admin:login", "admin:logout"}
 _OPEN_NAMESPACE = "accounts"

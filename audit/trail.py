@@ -47,6 +47,7 @@ AUDITED: dict[str, Audited] = {
     "auth.User": Audited(exclude=frozenset({"last_login"}), secret=frozenset({"password"})),
     "auth.Group": Audited(),
     "otp_totp.TOTPDevice": Audited(only=frozenset({"user", "name", "confirmed"})),
+    "accounts.PartnerMembership": Audited(),  # which partner a partner user belongs to
 }
 
 

@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.second_factor.SecondFactorMiddleware",
+    # Partner users reach their own pages only (accounts/partner_scope.py).
+    "accounts.partner_scope.PartnerScopeMiddleware",
     "audit.actor.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -193,6 +195,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Browser features refused to every page (api/headers.py): the product uses none of them.
 PERMISSIONS_POLICY = (
+# The same for partner users (accounts/, docs/decisions.md "Partner accounts"): off until
+# partners are told; switching it on makes each enrol an authenticator at its next sign-in.
+PARTNER_REQUIRE_2FA = env.bool("PARTNER_REQUIRE_2FA", default=False)
+# Partner users' one-time links to set a password (Django's password reset tokens).
+PASSWORD_RESET_TIMEOUT = 72 * 60 * 60
+# This site's address as its users reach it: the links `create_partner_user` prints.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
     "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
     "magnetometer=(), microphone=(), payment=(), usb=()"
 )

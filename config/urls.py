@@ -3,12 +3,16 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.forms import SignInForm
+from accounts.password_views import ForgotPasswordView
 from api.health import healthz
 from api.views import favicon, not_found
 
 admin.site.site_header = "Throughline Events"
 admin.site.site_title = "Throughline Events"
 admin.site.index_title = "Directory, partners and events"
+# The admin's sign-in page is everyone's: staff, and partner users (sent to /partner/).
+admin.site.login_form = SignInForm
 
 v1_patterns: list[URLPattern | URLResolver] = [
     path("", include("events.urls")),
@@ -24,7 +28,14 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("v1/", include(v1_patterns)),
     path("admin/", admin.site.urls),
+    # Named as the admin's sign-in page looks for it, so it offers the link.
+    path(
+        "account/password/forgot/",
+        ForgotPasswordView.as_view(),
+        name="admin_password_reset",
+    ),
     path("account/", include("accounts.urls")),
+    path("partner/", include("accounts.partner_urls")),
     path("dashboard/", include("dashboard.urls")),
     path("", RedirectView.as_view(pattern_name="dashboard:overview", permanent=False)),
 ]

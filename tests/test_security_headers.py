@@ -19,6 +19,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
         ("/dashboard/helplines/any-line/", 302, True),
         ("/account/2fa/enrol/", 302, True),
         ("/account/2fa/verify/", 302, True),
+        ("/account/password/forgot/", 200, True),
+        ("/account/password/set/MQ/bad-token/", 200, True),
+        ("/partner/", 302, True),
         ("/v1/topics", 401, False),
         ("/healthz", 200, False),
         ("/no-such-page", 404, False),
@@ -60,3 +63,18 @@ def test_the_sign_in_pages_carry_the_headers_when_rendered(
     assert response["Referrer-Policy"] == "same-origin"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     assert "default-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_the_partner_page_carries_the_headers_when_rendered(client: Client, db: None) -> None:
+    from accounts.partners import create_partner_user
+    from helplines.models import Partner
+
+    partner = Partner.objects.create(name="Acme Chat", slug="acme")
+    client.force_login(create_partner_user(partner=partner, username="pat"))
+
+    response = client.get("/partner/")
+
+    assert response.status_code == 200
+    assert response["Permissions-Policy"] == settings.PERMISSIONS_POLICY
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert b"<script>" not in response.content and b" style=" not in response.content
