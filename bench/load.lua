@@ -72,6 +72,8 @@ function request()
     return fixed
   elseif mode == "ceiling" then
     return wrk.format(nil, "/bench/ceiling", nil, display_body(next_event()))
+  elseif mode == "floor" then
+    return wrk.format(nil, "/bench/floor", nil, display_body(next_event()))
   elseif mode == "display" then
     return wrk.format(nil, "/v1/events/helpline_display", nil, display_body(next_event()))
   else

@@ -163,7 +163,8 @@ class Round:
     A burst of outside load then slows both terms of a ratio, not one of them.
     """
 
-    phases: dict[str, Phase]  # "ceiling 1", "display", "ceiling 2", "retry", "ceiling 3", "batch"
+    # "ceiling 1", "display", "ceiling 2", "retry", "ceiling 3", "floor", "ceiling 4", "batch"
+    phases: dict[str, Phase]
     copies: list[CopyCeiling]  # before and after the batch phase
 
     def ceiling(self, number: int) -> float:
@@ -171,7 +172,7 @@ class Round:
 
     @property
     def ceilings(self) -> list[float]:
-        return [self.ceiling(number) for number in (1, 2, 3)]
+        return [self.ceiling(number) for number in (1, 2, 3, 4)]
 
     @property
     def display_ceiling(self) -> float:
@@ -180,6 +181,10 @@ class Round:
     @property
     def retry_ceiling(self) -> float:
         return (self.ceiling(2) + self.ceiling(3)) / 2
+
+    @property
+    def floor_ceiling(self) -> float:
+        return (self.ceiling(3) + self.ceiling(4)) / 2
 
     @property
     def copy_ceiling(self) -> float:
@@ -192,6 +197,16 @@ class Round:
     @property
     def retry_ratio(self) -> float:
         return self.phases["retry"].per_second / self.retry_ceiling
+
+    @property
+    def floor_ratio(self) -> float:
+        return self.phases["floor"].per_second / self.floor_ceiling
+
+    @property
+    def display_to_floor(self) -> float:
+        """The display's rate over the floor's: what the product's own work per event
+        (key, throttle, parsing, validation, answer) leaves of the best one INSERT allows."""
+        return self.display_ratio / self.floor_ratio
 
     @property
     def batch_ratio(self) -> float:
@@ -448,7 +463,7 @@ def checks_for(phase: Phase, batch: int) -> list[tuple[str, bool]]:
             ("every answer 200", phase.status(200) == phase.answers),
             ("no row stored", phase.rows == 0),
         ]
-    elif phase.mode == "display":
+    elif phase.mode in ("display", "floor"):
         checks += [
             ("every answer 201 created", created == phase.answers),
             ("rows >= 201 answers (none lost)", phase.rows >= created),
@@ -490,6 +505,8 @@ def run_round(server: Server, url: str, load: Load, number: int, run_id: str) ->
         ("ceiling 2", "ceiling"),
         ("retry", "retry"),
         ("ceiling 3", "ceiling"),
+        ("floor", "floor"),
+        ("ceiling 4", "ceiling"),
     ]
     phases: dict[str, Phase] = {}
     rows, _ = drain(url, server)
@@ -559,8 +576,8 @@ def report(
         + " | ".join(f"Round {n}" for n in range(1, len(rounds) + 1))
         + " | Median (range) | Prototypes (bench/README.md) |",
         "|---|" + "---:|" * len(rounds) + "---:|---|",
-        "| Ceiling: bare DRF, no auth, no DB (req/s; before display, before retry, after "
-        "retry) | "
+        "| Ceiling: bare DRF, no auth, no DB (req/s; before display, before retry, before "
+        "and after the floor) | "
         + " | ".join(" / ".join(f"{value:,.0f}" for value in one.ceilings) for one in rounds)
         + f" | {_spread([value for one in rounds for value in one.ceilings], 0)} "
         f"| ~{PROTOTYPE_CEILING_RPS:,} |",
@@ -576,6 +593,16 @@ def report(
         "| **Identical retry / ceiling** | "
         + per_round("{r.retry_ratio:.2f}")
         + f" | **{_spread([one.retry_ratio for one in rounds])}** | — |",
+        "| Floor: the ceiling's bare view + the product's write of one event (req/s) | "
+        + per_round("{p[floor].per_second:,.0f}")
+        + f" | {_spread([one.phases['floor'].per_second for one in rounds], 0)} | |",
+        "| **Floor / ceiling**: the best one INSERT and its commit allow | "
+        + per_round("{r.floor_ratio:.2f}")
+        + f" | **{_spread([one.floor_ratio for one in rounds])}** | — |",
+        "| **Single display / floor**: what key, throttle, parsing, validation and answer "
+        "leave of it | "
+        + per_round("{r.display_to_floor:.2f}")
+        + f" | **{_spread([one.display_to_floor for one in rounds])}** | — |",
         f"| Batch of {load.batch} distinct events (events/s stored) | "
         + per_round("{p[batch].stored_per_second:,.0f}")
         + f" | {_spread([one.phases['batch'].stored_per_second for one in rounds], 0)} | "
@@ -602,7 +629,7 @@ def report(
                 f"{one.phases[mode].wrk['latency_us']['p99'] / 1000:.0f}"
                 for one in rounds
             )
-            for mode in ("ceiling 1", "display", "retry", "batch")
+            for mode in ("ceiling 1", "display", "retry", "floor", "batch")
         )
         + " (one pair per round).",
         "",
