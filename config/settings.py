@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "api.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Pages of figures may read them from the read replica (config/routers.py).
+    "config.routers.ReplicaReadsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Partner users reach their own pages only (accounts/partner_scope.py).
@@ -90,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "events.freshness.figures_freshness",
             ],
         },
     },
@@ -109,6 +112,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # SQLite writers queue for the lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+# A streaming replica of the primary (PostgreSQL): the dashboard's figures and the stats
+# API read from it, everything else from the primary (config/routers.py). Tests read the
+# test database through it (MIRROR).
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db_url_config(env.str("DATABASE_REPLICA_URL"))
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+# GET and HEAD requests under these paths may read figures from the replica.
+REPLICA_READ_PATHS = env.list("REPLICA_READ_PATHS", default=["/dashboard/", "/v1/events/stats"])
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
