@@ -1,8 +1,11 @@
-"""What every partner API answer must look like, and the bodies the hostile tests send."""
+"""What partners send and what every partner API answer must look like: timestamps and
+event bodies as partners write them, posted as JSON, and the one error shape."""
 
 import json
 from datetime import UTC, datetime
 from typing import Any
+
+from rest_framework.test import APIClient
 
 INGEST_URLS = {
     "display": "/v1/events/helpline_display",
@@ -12,7 +15,13 @@ INGEST_URLS = {
 
 
 def iso(moment: datetime) -> str:
+    """`moment` in UTC as partners write it: ISO 8601 ending in Z."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def post_json(client: APIClient, url: str, body: Any, **extra: Any) -> Any:
+    """POST `body` as JSON; the answer, whose `.json()` is the API's body."""
+    return client.post(url, json.dumps(body), content_type="application/json", **extra)
 
 
 def event_fields(helpline_id: str, now: datetime, endpoint: str) -> dict[str, Any]:

@@ -1,22 +1,25 @@
 """POST /v1/events/batch: each event validated alone, valid ones stored (docs/product.md §3.1)."""
 
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
+from pytest_django import DjangoAssertNumQueries
+from rest_framework.test import APIClient
 
 from events.models import Event
+from helplines.models import Helpline
+from tests.api.bodies import iso, post_json
+from tests.conftest import IssuedKey
 
 URL = "/v1/events/batch"
 
 
-def iso(moment):
-    return moment.isoformat()
-
-
 @pytest.fixture
-def display(helpline, now):
+def display(helpline: Helpline, now: datetime) -> dict[str, str]:
     return {
         "type": "helpline_display",
         "helpline_id": helpline.public_id,
@@ -25,20 +28,19 @@ def display(helpline, now):
     }
 
 
-def post(client, body):
-    return client.post(URL, json.dumps(body), content_type="application/json")
-
-
-def test_mixed_batch_reports_created_duplicate_and_rejected_in_order(client_live, display):
-    stored = client_live.post(
+def test_mixed_batch_reports_created_duplicate_and_rejected_in_order(
+    client_live: APIClient, display: dict[str, str]
+) -> None:
+    stored = post_json(
+        client_live,
         "/v1/events/helpline_display",
-        json.dumps({k: v for k, v in display.items() if k != "type"}),
-        content_type="application/json",
+        {k: v for k, v in display.items() if k != "type"},
     ).json()
     click = {**display, "type": "helpline_click", "contact_method": "online_chat"}
 
-    response = post(
+    response = post_json(
         client_live,
+        URL,
         {"events": [click, display, {**display, "session_id": "a@b.com"}]},
     )
 
@@ -73,8 +75,10 @@ def test_mixed_batch_reports_created_duplicate_and_rejected_in_order(client_live
     assert Event.objects.count() == 2
 
 
-def test_identical_events_inside_one_batch_are_stored_once(client_live, display):
-    response = post(client_live, {"events": [display, display, display]})
+def test_identical_events_inside_one_batch_are_stored_once(
+    client_live: APIClient, display: dict[str, str]
+) -> None:
+    response = post_json(client_live, URL, {"events": [display, display, display]})
 
     body = response.json()
     assert [result["status"] for result in body["results"]] == ["created", "duplicate", "duplicate"]
@@ -83,13 +87,15 @@ def test_identical_events_inside_one_batch_are_stored_once(client_live, display)
     assert Event.objects.count() == 1
 
 
-def test_retrying_a_whole_batch_stores_nothing_twice(client_live, display, now):
+def test_retrying_a_whole_batch_stores_nothing_twice(
+    client_live: APIClient, display: dict[str, str], now: datetime
+) -> None:
     events = [
         {**display, "session_id": f"sess_{n}", "timestamp": iso(now - timedelta(seconds=n))}
         for n in range(50)
     ]
-    first = post(client_live, {"events": events}).json()
-    again = post(client_live, {"events": events}).json()
+    first = post_json(client_live, URL, {"events": events}).json()
+    again = post_json(client_live, URL, {"events": events}).json()
 
     assert (first["created"], again["created"], again["duplicates"]) == (50, 0, 50)
     assert [r["id"] for r in again["results"]] == [r["id"] for r in first["results"]]
@@ -104,8 +110,10 @@ def test_retrying_a_whole_batch_stores_nothing_twice(client_live, display, now):
         ("not an object", "non_field_errors", "invalid"),
     ],
 )
-def test_items_without_a_usable_type_are_rejected_alone(client_live, display, item, field, code):
-    response = post(client_live, {"events": [item, display]})
+def test_items_without_a_usable_type_are_rejected_alone(
+    client_live: APIClient, display: dict[str, str], item: object, field: str, code: str
+) -> None:
+    response = post_json(client_live, URL, {"events": [item, display]})
 
     results = response.json()["results"]
     assert results[0]["status"] == "rejected"
@@ -114,13 +122,13 @@ def test_items_without_a_usable_type_are_rejected_alone(client_live, display, it
     assert Event.objects.count() == 1
 
 
-def test_click_rules_apply_inside_a_batch(client_live, display):
+def test_click_rules_apply_inside_a_batch(client_live: APIClient, display: dict[str, str]) -> None:
     click_without_method = {**display, "type": "helpline_click"}
     display_with_method = {**display, "contact_method": "sms"}
 
-    results = post(client_live, {"events": [click_without_method, display_with_method]}).json()[
-        "results"
-    ]
+    results = post_json(
+        client_live, URL, {"events": [click_without_method, display_with_method]}
+    ).json()["results"]
 
     assert results[0]["error"]["fields"] == {
         "contact_method": [{"code": "required", "message": "This field is required."}]
@@ -129,8 +137,10 @@ def test_click_rules_apply_inside_a_batch(client_live, display):
     assert Event.objects.count() == 0
 
 
-def test_batch_of_all_rejected_is_still_200(client_live, display):
-    response = post(client_live, {"events": [{**display, "helpline_id": "nope"}]})
+def test_batch_of_all_rejected_is_still_200(
+    client_live: APIClient, display: dict[str, str]
+) -> None:
+    response = post_json(client_live, URL, {"events": [{**display, "helpline_id": "nope"}]})
     assert response.status_code == 200
     assert response.json()["rejected"] == 1
 
@@ -144,15 +154,19 @@ def test_batch_of_all_rejected_is_still_200(client_live, display):
         ({"events": [], "partner": "acme"}, "partner", "unknown_field"),
     ],
 )
-def test_malformed_batch_is_400(client_live, body, field, code):
-    response = post(client_live, body)
+def test_malformed_batch_is_400(
+    client_live: APIClient, body: dict[str, Any], field: str, code: str
+) -> None:
+    response = post_json(client_live, URL, body)
 
     assert response.status_code == 400
     assert [e["code"] for e in response.json()["error"]["fields"][field]] == [code]
 
 
-def test_more_than_1000_events_is_400_and_nothing_stored(client_live, display):
-    response = post(client_live, {"events": [display] * 1001})
+def test_more_than_1000_events_is_400_and_nothing_stored(
+    client_live: APIClient, display: dict[str, str]
+) -> None:
+    response = post_json(client_live, URL, {"events": [display] * 1001})
 
     assert response.status_code == 400
     assert [e["code"] for e in response.json()["error"]["fields"]["events"]] == ["max_length"]
@@ -160,8 +174,11 @@ def test_more_than_1000_events_is_400_and_nothing_stored(client_live, display):
 
 
 def test_1000_distinct_events_are_stored_in_a_fixed_number_of_queries(
-    client_live, display, now, django_assert_num_queries
-):
+    client_live: APIClient,
+    display: dict[str, str],
+    now: datetime,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
     events = [
         {**display, "session_id": f"s{n}", "timestamp": iso(now - timedelta(milliseconds=n))}
         for n in range(1000)
@@ -169,22 +186,24 @@ def test_1000_distinct_events_are_stored_in_a_fixed_number_of_queries(
     # key lookup, helpline lookup, one INSERT for all; on PostgreSQL a COPY of the batch
     # into a temporary table before it: the same count whatever the batch's size.
     with django_assert_num_queries(4 if connection.vendor == "postgresql" else 3):
-        response = post(client_live, {"events": events})
+        response = post_json(client_live, URL, {"events": events})
 
     assert response.json()["created"] == 1000
     assert Event.objects.count() == 1000
 
 
-def test_batch_body_over_1_mib_is_413(client_live, display):
+def test_batch_body_over_1_mib_is_413(client_live: APIClient, display: dict[str, str]) -> None:
     padding = "x" * (1024 * 1024)
-    response = post(client_live, {"events": [display], "pad": padding})
+    response = post_json(client_live, URL, {"events": [display], "pad": padding})
 
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_too_large"
     assert Event.objects.count() == 0
 
 
-def test_batch_body_over_16_kib_is_accepted(client_live, display, now):
+def test_batch_body_over_16_kib_is_accepted(
+    client_live: APIClient, display: dict[str, str], now: datetime
+) -> None:
     events = [
         {**display, "session_id": f"sess_{n:04d}", "timestamp": iso(now - timedelta(seconds=n))}
         for n in range(200)
@@ -198,6 +217,8 @@ def test_batch_body_over_16_kib_is_accepted(client_live, display, now):
     assert response.json()["created"] == 200
 
 
-def test_test_key_batch_is_flagged(api_client, test_key, display):
-    post(api_client(test_key.secret), {"events": [display]})
+def test_test_key_batch_is_flagged(
+    api_client: Callable[[str], APIClient], test_key: IssuedKey, display: dict[str, str]
+) -> None:
+    post_json(api_client(test_key.secret), URL, {"events": [display]})
     assert Event.objects.get().is_test is True

@@ -1,21 +1,33 @@
 """GET /v1/events: a partner reads back its own events, a page at a time (docs/product.md §3.2)."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from pytest_django import DjangoAssertNumQueries
+from rest_framework.test import APIClient
 
 from events.models import Event
-from events.services import NewEvent, record_events
+from events.services import NewEvent, StoredEvent, record_events
+from helplines.models import Helpline, Partner, PartnerAPIKey
 from helplines.services import issue_key
+from tests.api.bodies import iso
+from tests.conftest import IssuedKey
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 
 
-def stamp(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def store(partner, api_key, helpline, count, *, start=START, type_="helpline_display", method=""):
+def store(
+    partner: Partner,
+    api_key: PartnerAPIKey,
+    helpline: Helpline,
+    count: int,
+    *,
+    start: datetime = START,
+    type_: str = "helpline_display",
+    method: str = "",
+) -> list[StoredEvent]:
     return record_events(
         partner=partner,
         api_key=api_key,
@@ -33,13 +45,15 @@ def store(partner, api_key, helpline, count, *, start=START, type_="helpline_dis
     )
 
 
-def get(client, **params):
-    params.setdefault("start_time", stamp(START))
-    params.setdefault("end_time", stamp(START + timedelta(days=1)))
+def get(client: APIClient, **params: str) -> Any:
+    params.setdefault("start_time", iso(START))
+    params.setdefault("end_time", iso(START + timedelta(days=1)))
     return client.get("/v1/events", params)
 
 
-def test_events_are_listed_oldest_first_with_every_field(client_live, partner, live_key, helpline):
+def test_events_are_listed_oldest_first_with_every_field(
+    client_live: APIClient, partner: Partner, live_key: IssuedKey, helpline: Helpline
+) -> None:
     [display] = store(partner, live_key.key, helpline, 1)
     [click] = store(
         partner,
@@ -63,7 +77,7 @@ def test_events_are_listed_oldest_first_with_every_field(client_live, partner, l
                 "session_id": "sess_0",
                 "timestamp": "2026-11-20T00:00:00Z",
                 "contact_method": None,
-                "received_at": stamp(display.received_at),
+                "received_at": iso(display.received_at),
             },
             {
                 "id": click.id,
@@ -72,26 +86,30 @@ def test_events_are_listed_oldest_first_with_every_field(client_live, partner, l
                 "session_id": "sess_0",
                 "timestamp": "2026-11-20T01:00:00Z",
                 "contact_method": "whatsapp",
-                "received_at": stamp(click.received_at),
+                "received_at": iso(click.received_at),
             },
         ],
         "next_page_token": None,
     }
 
 
-def test_start_is_inclusive_and_end_exclusive(client_live, partner, live_key, helpline):
+def test_start_is_inclusive_and_end_exclusive(
+    client_live: APIClient, partner: Partner, live_key: IssuedKey, helpline: Helpline
+) -> None:
     store(partner, live_key.key, helpline, 10)  # 00:00 .. 00:09
 
     response = get(
         client_live,
-        start_time=stamp(START + timedelta(minutes=2)),
-        end_time=stamp(START + timedelta(minutes=5)),
+        start_time=iso(START + timedelta(minutes=2)),
+        end_time=iso(START + timedelta(minutes=5)),
     )
 
     assert [e["session_id"] for e in response.json()["events"]] == ["sess_2", "sess_3", "sess_4"]
 
 
-def test_pages_walk_every_event_once(client_live, partner, live_key, helpline):
+def test_pages_walk_every_event_once(
+    client_live: APIClient, partner: Partner, live_key: IssuedKey, helpline: Helpline
+) -> None:
     store(partner, live_key.key, helpline, 25)
     seen, token, pages = [], None, 0
     while True:
@@ -108,15 +126,17 @@ def test_pages_walk_every_event_once(client_live, partner, live_key, helpline):
 
 
 def test_a_page_of_exactly_the_remaining_events_ends_the_walk(
-    client_live, partner, live_key, helpline
-):
+    client_live: APIClient, partner: Partner, live_key: IssuedKey, helpline: Helpline
+) -> None:
     store(partner, live_key.key, helpline, 10)
     body = get(client_live, page_size="10").json()
     assert len(body["events"]) == 10
     assert body["next_page_token"] is None
 
 
-def test_page_size_defaults_to_100_and_is_coerced_to_1000(client_live, partner, live_key, helpline):
+def test_page_size_defaults_to_100_and_is_coerced_to_1000(
+    client_live: APIClient, partner: Partner, live_key: IssuedKey, helpline: Helpline
+) -> None:
     store(partner, live_key.key, helpline, 1001)
 
     assert len(get(client_live).json()["events"]) == 100
@@ -124,21 +144,21 @@ def test_page_size_defaults_to_100_and_is_coerced_to_1000(client_live, partner, 
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "ten", ""])
-def test_bad_page_size_is_400(client_live, value):
+def test_bad_page_size_is_400(client_live: APIClient, value: str) -> None:
     response = get(client_live, page_size=value)
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["page_size"][0]["code"] == "invalid"
 
 
-def test_tampered_page_token_is_400(client_live):
+def test_tampered_page_token_is_400(client_live: APIClient) -> None:
     response = get(client_live, page_token="not-a-token")
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["page_token"][0]["code"] == "invalid"
 
 
 @pytest.mark.parametrize("missing", ["start_time", "end_time"])
-def test_time_range_is_required(client_live, missing):
-    params = {"start_time": stamp(START), "end_time": stamp(START + timedelta(days=1))}
+def test_time_range_is_required(client_live: APIClient, missing: str) -> None:
+    params = {"start_time": iso(START), "end_time": iso(START + timedelta(days=1))}
     del params[missing]
     response = client_live.get("/v1/events", params)
 
@@ -146,12 +166,18 @@ def test_time_range_is_required(client_live, missing):
     assert response.json()["error"]["fields"][missing][0]["code"] == "required"
 
 
-def test_filters_narrow_the_list(client_live, partner, live_key, helpline, inactive_helpline):
+def test_filters_narrow_the_list(
+    client_live: APIClient,
+    partner: Partner,
+    live_key: IssuedKey,
+    helpline: Helpline,
+    inactive_helpline: Helpline,
+) -> None:
     store(partner, live_key.key, helpline, 3)
     store(partner, live_key.key, helpline, 2, type_="helpline_click", method="sms")
     store(partner, live_key.key, inactive_helpline, 1, type_="helpline_click", method="phone")
 
-    def ids(**params):
+    def ids(**params: str) -> int:
         return len(get(client_live, **params).json()["events"])
 
     assert ids(type="helpline_click") == 3
@@ -161,15 +187,19 @@ def test_filters_narrow_the_list(client_live, partner, live_key, helpline, inact
     assert ids(type="helpline_display", session_id="sess_0") == 1
 
 
-def test_invalid_filter_value_is_400(client_live):
+def test_invalid_filter_value_is_400(client_live: APIClient) -> None:
     response = get(client_live, type="helpline_view")
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["type"][0]["code"] == "invalid_choice"
 
 
 def test_a_partner_never_sees_another_partners_events(
-    client_live, partner, other_partner, live_key, helpline
-):
+    client_live: APIClient,
+    partner: Partner,
+    other_partner: Partner,
+    live_key: IssuedKey,
+    helpline: Helpline,
+) -> None:
     other_key, _ = issue_key(partner=other_partner, name="prod")
     store(other_partner, other_key, helpline, 5)
 
@@ -177,8 +207,12 @@ def test_a_partner_never_sees_another_partners_events(
 
 
 def test_live_and_test_keys_read_their_own_traffic(
-    api_client, partner, live_key, test_key, helpline
-):
+    api_client: Callable[[str], APIClient],
+    partner: Partner,
+    live_key: IssuedKey,
+    test_key: IssuedKey,
+    helpline: Helpline,
+) -> None:
     store(partner, live_key.key, helpline, 2)
     store(partner, test_key.key, helpline, 3, start=START + timedelta(hours=2))
 
@@ -187,8 +221,12 @@ def test_live_and_test_keys_read_their_own_traffic(
 
 
 def test_listing_runs_a_fixed_number_of_queries(
-    client_live, partner, live_key, helpline, django_assert_num_queries
-):
+    client_live: APIClient,
+    partner: Partner,
+    live_key: IssuedKey,
+    helpline: Helpline,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
     store(partner, live_key.key, helpline, 50)
     with django_assert_num_queries(2):  # the key, then one page of events with helpline ids
         response = get(client_live, page_size="50")
@@ -204,7 +242,7 @@ def test_listing_runs_a_fixed_number_of_queries(
         ("tomorrow", 400),
     ],
 )
-def test_start_time_offsets(client_live, start_time, status):
+def test_start_time_offsets(client_live: APIClient, start_time: str, status: int) -> None:
     response = get(client_live, start_time=start_time)
     assert response.status_code == status
     if status == 400:
