@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pages imports nothing from here; the type is only named
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Rows are written out in chunks of about this many characters.
 CHUNK_CHARS = 64 * 1024
-# events.csv from COPY: chunks of about this many bytes. FINDINGS.md: 256 KiB chunks
+# events.csv from COPY: chunks of about this many bytes. bench/README.md: 256 KiB chunks
 # stream at 0.63 of COPY itself, one chunk per row at 0.14.
 COPY_CHUNK_BYTES = 256 * 1024
 
