@@ -13,6 +13,12 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+BASE_DIR = Path(__file__).resolve().parent.parent
+if str(BASE_DIR) not in sys.path:  # run as a script: make `tests` importable
+    sys.path.insert(0, str(BASE_DIR))
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 BASE = os.environ.get("BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
@@ -29,15 +35,6 @@ PHONE_PAGES = {
     "phone-overview.png": "/dashboard/",
     "phone-load.png": "/dashboard/load/",
 }
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STAFF_USER = """
 from django.contrib.auth.models import User
 user, _ = User.objects.get_or_create(username="screenshots")
@@ -65,9 +62,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(f"{BASE}/admin/login/?next=/dashboard/")

@@ -24,6 +24,7 @@ from events.services import NewEvent, record_events
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
 from helplines.selectors import forget_helpline_pks
 from helplines.services import issue_key
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -170,16 +171,6 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Collects CSP violations; added by playwright before any page script, so CSP does not apply.
 WATCH_CSP = """
 window.__cspViolations = [];

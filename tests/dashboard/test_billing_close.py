@@ -12,8 +12,8 @@ from events.metrics import EventFilter, totals
 from events.models import BillingStatement, EventType
 from events.rollup import roll_up
 from events.services import NewEvent, record_events
-from helplines.models import Helpline, Partner, PartnerAPIKey
-from tests.conftest import Send
+from helplines.models import Helpline, Partner
+from tests.conftest import IssuedKey, Send
 from tests.dashboard.test_exports import download
 
 # 18:30 UTC on 31 October is midnight in Kolkata (UTC+05:30): October there ends then.
@@ -33,12 +33,12 @@ def test_a_month_closes_after_the_late_window_in_the_billing_zone_and_never_chan
     staff_client: Client,
     send: Send,
     partner: Partner,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     helpline: Helpline,
 ) -> None:
     partner.billing_timezone = "Asia/Kolkata"
     partner.save()
-    key = live_key[0]
+    key = live_key.key
     send(key, helpline, "s1", OCTOBER_ENDS_IN_KOLKATA - timedelta(minutes=30))  # 23:30 IST
     send(key, helpline, "s1", OCTOBER_ENDS_IN_KOLKATA - timedelta(minutes=25), "phone")
     send(key, helpline, "s2", OCTOBER_ENDS_IN_KOLKATA)  # 1 November, 00:00 IST
@@ -102,13 +102,13 @@ def test_a_month_still_open_in_the_billing_zone_stays_open(
     staff_client: Client,
     send: Send,
     partner: Partner,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     helpline: Helpline,
 ) -> None:
     # Honolulu is UTC-10: its October ends ten hours after UTC's, and closes as late.
     partner.billing_timezone = "Pacific/Honolulu"
     partner.save()
-    send(live_key[0], helpline, "s1", datetime(2026, 11, 1, 5, tzinfo=UTC))  # 31 Oct, 19:00
+    send(live_key.key, helpline, "s1", datetime(2026, 11, 1, 5, tzinfo=UTC))  # 31 Oct, 19:00
     utc_close = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=7, hours=1)
 
     roll_up(now=utc_close + timedelta(hours=9, minutes=59))
@@ -126,10 +126,10 @@ def test_staff_see_closed_statements_in_the_admin_and_cannot_change_them(
     superuser: User,
     send: Send,
     partner: Partner,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     helpline: Helpline,
 ) -> None:
-    send(live_key[0], helpline, "s1", datetime(2026, 10, 15, tzinfo=UTC))
+    send(live_key.key, helpline, "s1", datetime(2026, 10, 15, tzinfo=UTC))
     roll_up(now=datetime(2026, 11, 9, tzinfo=UTC))
     statement = BillingStatement.objects.get(partner=partner, month=datetime(2026, 10, 1).date())
     client = Client()

@@ -17,6 +17,7 @@ from events.models import Event, EventType
 from events.selectors import raw_events_csv
 from events.services import NewEvent, record_events
 from helplines.models import Helpline, PartnerAPIKey
+from tests.conftest import IssuedKey
 
 GENERATED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 METADATA = [("time zone", "test")]
@@ -95,13 +96,13 @@ def odd_helpline(db: None) -> Helpline:
 def test_events_csv_is_exactly_these_bytes(
     transactional_db: None,
     staff_client: Client,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
     helpline: Helpline,
     odd_helpline: Helpline,
 ) -> None:
     """On SQLite the Python rows, on PostgreSQL COPY: the same file, to the byte."""
-    key = live_key[0]
+    key = live_key.key
     # Paris leaves summer time on 2026-10-25 at 01:00 UTC (03:00 +02:00 -> 02:00 +01:00).
     record(key, helpline, "-abc", datetime(2026, 10, 24, 22, 30, tzinfo=UTC))
     record(
@@ -123,7 +124,7 @@ def test_events_csv_is_exactly_these_bytes(
     record(key, helpline, "\rreturn", datetime(2026, 10, 26, 22, 59, 58, tzinfo=UTC))
     record(key, helpline, "", datetime(2026, 10, 26, 22, 59, 59, tzinfo=UTC))
     record(key, helpline, "next-day", datetime(2026, 10, 26, 23, tzinfo=UTC))  # Oct 27, Paris
-    record(test_key[0], helpline, "test", datetime(2026, 10, 25, 9, tzinfo=UTC))  # test traffic
+    record(test_key.key, helpline, "test", datetime(2026, 10, 25, 9, tzinfo=UTC))  # test traffic
     ids = list(Event.objects.filter(is_test=False).order_by("timestamp", "id").values_list("id"))
     (a,), (b,), (c,), (d,), (e,), (f,) = ids[:6]
     line = helpline.public_id
@@ -193,9 +194,9 @@ ZONES = [
 
 @pytest.mark.postgres
 def test_copy_writes_the_bytes_of_the_python_rows_in_every_zone(
-    live_key: tuple[PartnerAPIKey, str], helpline: Helpline, odd_helpline: Helpline
+    live_key: IssuedKey, helpline: Helpline, odd_helpline: Helpline
 ) -> None:
-    key = live_key[0]
+    key = live_key.key
     moments = [
         change + shift
         for change in CHANGES
@@ -231,10 +232,10 @@ def test_copy_writes_the_bytes_of_the_python_rows_in_every_zone(
 
 @pytest.mark.postgres
 def test_copy_writes_old_local_mean_time_offsets_with_seconds(
-    live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    record(live_key[0], helpline, "old", datetime(1900, 6, 1, 12, 0, 0, 120000, tzinfo=UTC))
-    record(live_key[0], helpline, "older", datetime(1880, 6, 1, 12, tzinfo=UTC))
+    record(live_key.key, helpline, "old", datetime(1900, 6, 1, 12, 0, 0, 120000, tzinfo=UTC))
+    record(live_key.key, helpline, "older", datetime(1880, 6, 1, 12, tzinfo=UTC))
     for zone, offset in [("Asia/Kathmandu", b"+05:41:16"), ("America/New_York", b"-04:56:02")]:
         query = DashboardQuery(
             first_day=date(1870, 1, 1), last_day=date(1901, 1, 1), tz=ZoneInfo(zone)
@@ -245,9 +246,9 @@ def test_copy_writes_old_local_mean_time_offsets_with_seconds(
 
 @pytest.mark.postgres
 def test_copy_answers_an_empty_range_with_the_head_only(
-    live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    record(live_key[0], helpline, "elsewhere", datetime(2026, 10, 1, tzinfo=UTC))
+    record(live_key.key, helpline, "elsewhere", datetime(2026, 10, 1, tzinfo=UTC))
     query = DashboardQuery(
         first_day=date(2026, 11, 1), last_day=date(2026, 11, 2), tz=ZoneInfo("Europe/Paris")
     )
@@ -284,9 +285,9 @@ def many_events(key: PartnerAPIKey, helpline: Helpline, count: int) -> None:
 
 @pytest.mark.postgres
 def test_copy_is_sent_in_chunks_of_whole_rows_of_about_256_kib(
-    live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    many_events(live_key[0], helpline, 6000)  # ~160 bytes a row: about 900 KiB
+    many_events(live_key.key, helpline, 6000)  # ~160 bytes a row: about 900 KiB
     query = DashboardQuery(
         first_day=date(2026, 11, 1), last_day=date(2026, 11, 2), tz=ZoneInfo("UTC")
     )
@@ -310,10 +311,10 @@ def test_copy_is_sent_in_chunks_of_whole_rows_of_about_256_kib(
 def test_a_download_stopped_half_way_leaves_the_connection_ready_for_the_next_request(
     transactional_db: None,
     staff_client: Client,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     helpline: Helpline,
 ) -> None:
-    many_events(live_key[0], helpline, 6000)
+    many_events(live_key.key, helpline, 6000)
     params = {"start": "2026-11-01", "end": "2026-11-02"}
 
     response = staff_client.get("/dashboard/export/events.csv", params)
@@ -332,9 +333,9 @@ def test_a_download_stopped_half_way_leaves_the_connection_ready_for_the_next_re
 
 @pytest.mark.postgres
 def test_a_download_stopped_inside_a_transaction_rolls_back_to_its_savepoint_only(
-    live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    many_events(live_key[0], helpline, 3000)
+    many_events(live_key.key, helpline, 3000)
     query = DashboardQuery(
         first_day=date(2026, 11, 1), last_day=date(2026, 11, 2), tz=ZoneInfo("UTC")
     )

@@ -16,7 +16,7 @@ from dashboard.exports import safe_cell
 from events.models import ContactMethod
 from helplines.models import Helpline, Partner, PartnerAPIKey
 from helplines.services import issue_key
-from tests.conftest import Send
+from tests.conftest import IssuedKey, Send
 
 REPORT_HEADER = [
     "date",
@@ -70,8 +70,8 @@ def french_line(db: None) -> Helpline:
 def test_report_equals_an_independent_count_of_random_traffic(
     staff_client: Client,
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
     beacon_key: PartnerAPIKey,
     helpline: Helpline,
     french_line: Helpline,
@@ -81,7 +81,7 @@ def test_report_equals_an_independent_count_of_random_traffic(
     expected: Counter[tuple[str, str, str, str]] = Counter()
     sent: set[tuple] = set()
     for _ in range(250):
-        key = rng.choice([live_key[0], test_key[0], beacon_key])
+        key = rng.choice([live_key.key, test_key.key, beacon_key])
         line = rng.choice([helpline, french_line])
         when = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(60 * 24 * 6))
         method = rng.choice(["", "", *ContactMethod.values])
@@ -119,9 +119,9 @@ def test_report_equals_an_independent_count_of_random_traffic(
 
 
 def test_report_rows_carry_sessions_ratios_and_helpline_details(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    key = live_key[0]
+    key = live_key.key
     when = datetime(2026, 11, 2, 10, tzinfo=UTC)
     for session in ["a", "b", "c"]:
         send(key, helpline, session, when)
@@ -170,8 +170,8 @@ def test_billing_reads_the_month_in_each_partners_time_zone(
     send: Send,
     partner: Partner,
     other_partner: Partner,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
     beacon_key: PartnerAPIKey,
     helpline: Helpline,
 ) -> None:
@@ -179,14 +179,14 @@ def test_billing_reads_the_month_in_each_partners_time_zone(
     other_partner.save()
     # 2026-11-01 03:00 UTC is still October in Los Angeles, already November in UTC.
     edge = datetime(2026, 11, 1, 3, tzinfo=UTC)
-    send(live_key[0], helpline, "a", edge)
+    send(live_key.key, helpline, "a", edge)
     send(beacon_key, helpline, "b", edge)
     # 2026-12-01 05:00 UTC is still November in Los Angeles.
     late = datetime(2026, 12, 1, 5, tzinfo=UTC)
-    send(live_key[0], helpline, "c", late)
+    send(live_key.key, helpline, "c", late)
     send(beacon_key, helpline, "d", late)
     send(beacon_key, helpline, "d", late, "whatsapp")
-    send(test_key[0], helpline, "t", datetime(2026, 11, 15, tzinfo=UTC))  # never billed
+    send(test_key.key, helpline, "t", datetime(2026, 11, 15, tzinfo=UTC))  # never billed
 
     metadata, rows = download(staff_client, "/dashboard/export/billing.csv", {"month": "2026-11"})
 
@@ -243,14 +243,14 @@ def test_billing_lists_partners_without_events_with_empty_ratios(
 def test_events_export_lists_each_live_event_with_offsets(
     staff_client: Client,
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
     helpline: Helpline,
 ) -> None:
-    send(live_key[0], helpline, "a", datetime(2026, 11, 2, 23, 30, tzinfo=UTC))
-    send(live_key[0], helpline, "a", datetime(2026, 11, 2, 23, 31, tzinfo=UTC), "online_chat")
-    send(test_key[0], helpline, "t", datetime(2026, 11, 2, 23, 32, tzinfo=UTC))
-    send(live_key[0], helpline, "z", datetime(2026, 11, 3, 23, 30, tzinfo=UTC))  # Nov 4 in Paris
+    send(live_key.key, helpline, "a", datetime(2026, 11, 2, 23, 30, tzinfo=UTC))
+    send(live_key.key, helpline, "a", datetime(2026, 11, 2, 23, 31, tzinfo=UTC), "online_chat")
+    send(test_key.key, helpline, "t", datetime(2026, 11, 2, 23, 32, tzinfo=UTC))
+    send(live_key.key, helpline, "z", datetime(2026, 11, 3, 23, 30, tzinfo=UTC))  # Nov 4 in Paris
 
     metadata, rows = download(
         staff_client,
@@ -282,12 +282,12 @@ def test_events_export_lists_each_live_event_with_offsets(
 
 
 def test_text_cells_are_neutralised_against_formula_injection(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], db: None
+    staff_client: Client, send: Send, live_key: IssuedKey, db: None
 ) -> None:
     evil = Helpline.objects.create(
         public_id="-evil", name='=HYPERLINK("http://x","y")', country_code="GB"
     )
-    send(live_key[0], evil, "+s", datetime(2026, 11, 2, tzinfo=UTC))
+    send(live_key.key, evil, "+s", datetime(2026, 11, 2, tzinfo=UTC))
 
     _, report = download(
         staff_client, "/dashboard/export/report.csv", {"start": "2026-11-01", "end": "2026-11-30"}
@@ -329,9 +329,9 @@ def test_invalid_export_parameters_are_a_400(
 
 
 def test_exports_span_any_length_of_time(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    send(live_key[0], helpline, "old", datetime(2024, 1, 1, tzinfo=UTC))
+    send(live_key.key, helpline, "old", datetime(2024, 1, 1, tzinfo=UTC))
     _, rows = download(
         staff_client, "/dashboard/export/events.csv", {"start": "2023-01-01", "end": "2026-12-31"}
     )
@@ -342,10 +342,10 @@ def test_admin_event_export_needs_the_export_permission(
     client: Client,
     exporter: User,
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     helpline: Helpline,
 ) -> None:
-    send(live_key[0], helpline, "a", datetime(2026, 11, 2, tzinfo=UTC))
+    send(live_key.key, helpline, "a", datetime(2026, 11, 2, tzinfo=UTC))
     viewer = User.objects.create_user("viewer", password="viewer-pass-123", is_staff=True)
     viewer.user_permissions.add(*exporter.user_permissions.filter(codename="view_event"))
 
@@ -354,10 +354,10 @@ def test_admin_event_export_needs_the_export_permission(
     assert client.get("/admin/events/event/export/").status_code == 403
 
     client.force_login(exporter)
-    page = client.get(f"/admin/events/event/export/?partner__id__exact={live_key[0].partner_id}")
+    page = client.get(f"/admin/events/event/export/?partner__id__exact={live_key.key.partner_id}")
     assert page.status_code == 200
     response = client.post(
-        f"/admin/events/event/export/?partner__id__exact={live_key[0].partner_id}",
+        f"/admin/events/event/export/?partner__id__exact={live_key.key.partner_id}",
         {
             "format": "0",
             **{
@@ -387,13 +387,13 @@ def test_event_admin_is_read_only_with_filters_and_search(
     client: Client,
     superuser: User,
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     beacon_key: PartnerAPIKey,
     helpline: Helpline,
 ) -> None:
     send(beacon_key, helpline, "elsewhere", datetime(2026, 10, 2, tzinfo=UTC))
-    send(live_key[0], helpline, "findme", datetime(2026, 11, 2, tzinfo=UTC))
-    send(live_key[0], helpline, "other", datetime(2026, 11, 2, tzinfo=UTC), "tty")
+    send(live_key.key, helpline, "findme", datetime(2026, 11, 2, tzinfo=UTC))
+    send(live_key.key, helpline, "other", datetime(2026, 11, 2, tzinfo=UTC), "tty")
     client.force_login(superuser)
     assert client.get("/admin/events/event/add/").status_code == 403
     listing = client.get("/admin/events/event/", {"q": "findme"})
@@ -412,7 +412,7 @@ def test_event_admin_is_read_only_with_filters_and_search(
     )
     assert len(by_month.context["cl"].result_list) == 2
     by_partner = client.get(
-        "/admin/events/event/", {"partner__id__exact": str(live_key[0].partner_id)}
+        "/admin/events/event/", {"partner__id__exact": str(live_key.key.partner_id)}
     )
     assert len(by_partner.context["cl"].result_list) == 2
     titles = [spec.title for spec in by_partner.context["cl"].filter_specs]

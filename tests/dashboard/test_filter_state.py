@@ -18,7 +18,7 @@ from dashboard.charts import MAX_BAR
 from dashboard.query import DashboardQuery, Preset, parse_query
 from helplines.models import Helpline, Partner, PartnerAPIKey
 from helplines.services import issue_key
-from tests.conftest import Send
+from tests.conftest import IssuedKey, Send
 
 from .test_pages import kpi
 
@@ -47,9 +47,9 @@ def row_links(html: str, attribute: str) -> dict[str, str]:
 
 
 def test_every_link_of_the_overview_carries_the_whole_state(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    send(live_key[0], helpline, "s1", timezone.now() - timedelta(minutes=5))
+    send(live_key.key, helpline, "s1", timezone.now() - timedelta(minutes=5))
     state = {"range": ["mtd"], "tz": ["Europe/Paris"], "country": ["GB"]}
 
     html = staff_client.get(
@@ -151,9 +151,9 @@ def test_exports_refuse_an_invalid_parameter_in_words(staff_client: Client, db: 
 
 
 def test_month_to_date_is_compared_with_the_same_part_of_last_month(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    key = live_key[0]
+    key = live_key.key
     send(key, helpline, "a", datetime(2026, 11, 1, 10, tzinfo=UTC))  # compared
     send(key, helpline, "b", datetime(2026, 11, 1, 22, 30, tzinfo=UTC))  # later that day
     send(key, helpline, "c", datetime(2026, 11, 20, tzinfo=UTC))  # later that month
@@ -179,10 +179,10 @@ def test_month_to_date_is_compared_with_the_same_part_of_last_month(
 
 
 def test_a_period_in_the_past_is_compared_with_whole_days(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    send(live_key[0], helpline, "a", datetime(2026, 10, 31, 23, tzinfo=UTC))
-    send(live_key[0], helpline, "b", datetime(2026, 11, 2, tzinfo=UTC))
+    send(live_key.key, helpline, "a", datetime(2026, 10, 31, 23, tzinfo=UTC))
+    send(live_key.key, helpline, "b", datetime(2026, 11, 2, tzinfo=UTC))
 
     response = staff_client.get("/dashboard/", NOV)
 
@@ -212,10 +212,10 @@ def test_month_to_date_on_the_31st_is_compared_with_all_of_a_shorter_month(db: N
 
 
 def test_a_one_day_period_is_charted_per_hour_with_the_previous_day(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    send(live_key[0], helpline, "a", datetime(2026, 11, 10, 14, 5, tzinfo=UTC))
-    send(live_key[0], helpline, "b", datetime(2026, 11, 9, 14, 5, tzinfo=UTC))
+    send(live_key.key, helpline, "a", datetime(2026, 11, 10, 14, 5, tzinfo=UTC))
+    send(live_key.key, helpline, "b", datetime(2026, 11, 9, 14, 5, tzinfo=UTC))
 
     response = staff_client.get(
         "/dashboard/", {"range": "custom", "start": "2026-11-10", "end": "2026-11-10"}
@@ -251,9 +251,9 @@ def many_helplines(send: Send, key: PartnerAPIKey, count: int) -> list[Helpline]
 
 
 def test_breakdowns_show_the_top_ten_then_all_and_sort_by_any_column(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str]
+    staff_client: Client, send: Send, live_key: IssuedKey
 ) -> None:
-    many_helplines(send, live_key[0], 12)
+    many_helplines(send, live_key.key, 12)
 
     html = staff_client.get("/dashboard/", NOV).content.decode()
     rows = re.findall(r'<tr data-helpline="([^"]+)">', html)
@@ -281,12 +281,12 @@ def test_breakdowns_show_the_top_ten_then_all_and_sort_by_any_column(
 
 
 def test_a_country_row_applies_its_country(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
     other = Helpline.objects.create(public_id="us-line", name="US Line", country_code="US")
-    send(live_key[0], helpline, "a", datetime(2026, 11, 10, tzinfo=UTC))
-    send(live_key[0], other, "b", datetime(2026, 11, 10, tzinfo=UTC))
-    send(live_key[0], other, "c", datetime(2026, 11, 11, tzinfo=UTC))
+    send(live_key.key, helpline, "a", datetime(2026, 11, 10, tzinfo=UTC))
+    send(live_key.key, other, "b", datetime(2026, 11, 10, tzinfo=UTC))
+    send(live_key.key, other, "c", datetime(2026, 11, 11, tzinfo=UTC))
 
     html = staff_client.get("/dashboard/", NOV).content.decode()
     assert re.findall(r'<tr data-country="([A-Z]+)">', html) == ["US", "GB"]
@@ -299,17 +299,17 @@ def test_a_country_row_applies_its_country(
 def test_the_helpline_page_shows_its_figures_partners_load_and_admin_link(
     staff_client: Client,
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     other_partner: Partner,
     helpline: Helpline,
 ) -> None:
     other_key, _ = issue_key(partner=other_partner, name="live")
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-    send(live_key[0], helpline, "a", hour - timedelta(hours=2))
-    send(live_key[0], helpline, "a", hour - timedelta(hours=2), "phone")
+    send(live_key.key, helpline, "a", hour - timedelta(hours=2))
+    send(live_key.key, helpline, "a", hour - timedelta(hours=2), "phone")
     send(other_key, helpline, "b", hour)
     elsewhere = Helpline.objects.create(public_id="nz-line", name="NZ Line", country_code="NZ")
-    send(live_key[0], elsewhere, "c", hour)
+    send(live_key.key, elsewhere, "c", hour)
 
     response = staff_client.get(f"/dashboard/helplines/{helpline.public_id}/", {"range": "7d"})
 
@@ -326,9 +326,9 @@ def test_the_helpline_page_shows_its_figures_partners_load_and_admin_link(
 
 
 def test_every_place_that_names_a_helpline_links_its_page(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    send(live_key[0], helpline, "a", timezone.now() - timedelta(minutes=3))
+    send(live_key.key, helpline, "a", timezone.now() - timedelta(minutes=3))
     target = f"/dashboard/helplines/{helpline.public_id}/"
 
     for page in ["/dashboard/", "/dashboard/partners/acme/", "/dashboard/load/"]:
@@ -342,7 +342,7 @@ def test_every_place_that_names_a_helpline_links_its_page(
 
 
 def test_the_filters_name_helplines_and_leave_out_test_only_partners(
-    staff_client: Client, partner: Partner, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, partner: Partner, live_key: IssuedKey, helpline: Helpline
 ) -> None:
     sandbox = Partner.objects.create(name="Sandbox", slug="sandbox")
     issue_key(partner=sandbox, name="test", is_test=True)
@@ -417,13 +417,13 @@ def test_pages_define_ctr_and_conversion(staff_client: Client, partner: Partner)
 
 
 def test_the_load_page_states_its_rule_refreshes_and_exports_its_table(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
     helpline.hourly_capacity = 1
     helpline.save()
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-    send(live_key[0], helpline, "a", hour, "phone")
-    send(live_key[0], helpline, "b", hour + timedelta(seconds=1), "sms")
+    send(live_key.key, helpline, "a", hour, "phone")
+    send(live_key.key, helpline, "b", hour + timedelta(seconds=1), "sms")
 
     html = staff_client.get("/dashboard/load/").content.decode()
     assert '<meta http-equiv="refresh" content="120">' in html
@@ -443,9 +443,9 @@ def test_the_load_page_states_its_rule_refreshes_and_exports_its_table(
 
 
 def test_today_is_compared_with_yesterday_up_to_the_same_minute(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    key = live_key[0]
+    key = live_key.key
     send(key, helpline, "a", datetime(2026, 11, 9, 10, tzinfo=UTC))  # a whole quarter-hour
     send(key, helpline, "b", datetime(2026, 11, 9, 14, 3, tzinfo=UTC))  # the partial one
     send(key, helpline, "c", datetime(2026, 11, 9, 14, 10, tzinfo=UTC))  # after the minute

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.templatetags.dashboard_format import EMPTY
-from helplines.models import Helpline, Partner, PartnerAPIKey
+from helplines.models import Helpline, Partner
 from helplines.services import issue_key
-from tests.conftest import Send
+from tests.conftest import IssuedKey, Send
 
 NOV = {"start": "2026-11-01", "end": "2026-11-30"}
 
@@ -65,19 +65,19 @@ def test_analysts_can_view_but_not_change_in_the_admin(
 def test_overview_shows_the_counts_sent_without_test_traffic(
     staff_client: Client,
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
     helpline: Helpline,
 ) -> None:
-    key = live_key[0]
+    key = live_key.key
     base = datetime(2026, 11, 10, 12, tzinfo=UTC)
     for n in range(12):
         send(key, helpline, f"s{n}", base + timedelta(minutes=n))
     for n in range(3):
         send(key, helpline, f"s{n}", base + timedelta(minutes=30 + n), "phone")
     send(key, helpline, "s9", base + timedelta(minutes=40), "website")
-    send(test_key[0], helpline, "t1", base)
-    send(test_key[0], helpline, "t1", base, "phone")
+    send(test_key.key, helpline, "t1", base)
+    send(test_key.key, helpline, "t1", base, "phone")
     # Previous period (October): 4 displays, 1 click.
     for n in range(4):
         send(key, helpline, f"o{n}", datetime(2026, 10, 20, tzinfo=UTC) + timedelta(minutes=n))
@@ -106,14 +106,14 @@ def test_overview_shows_the_counts_sent_without_test_traffic(
 def test_filters_narrow_the_figures_and_stay_in_export_links(
     staff_client: Client,
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     other_partner: Partner,
     helpline: Helpline,
     inactive_helpline: Helpline,
 ) -> None:
     other_key, _ = issue_key(partner=other_partner, name="live")
     when = datetime(2026, 11, 10, 12, tzinfo=UTC)
-    send(live_key[0], helpline, "a", when)
+    send(live_key.key, helpline, "a", when)
     send(other_key, helpline, "b", when)
     send(other_key, inactive_helpline, "c", when)
 
@@ -152,7 +152,7 @@ def test_an_invalid_period_is_reported_and_the_default_shown(
 def test_pages_run_a_fixed_number_of_queries(
     staff_client: Client,
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
     helpline: Helpline,
     django_assert_num_queries,
 ) -> None:
@@ -213,14 +213,14 @@ def test_partner_page_shows_integration_health(
     staff_client: Client,
     send: Send,
     partner: Partner,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
     helpline: Helpline,
 ) -> None:
     now = timezone.now()
-    send(live_key[0], helpline, "a", now - timedelta(hours=2))
-    send(live_key[0], helpline, "a", now - timedelta(hours=2), "phone")
-    send(test_key[0], helpline, "t", now - timedelta(hours=1))
+    send(live_key.key, helpline, "a", now - timedelta(hours=2))
+    send(live_key.key, helpline, "a", now - timedelta(hours=2), "phone")
+    send(test_key.key, helpline, "t", now - timedelta(hours=1))
 
     response = staff_client.get("/dashboard/partners/acme/")
 
@@ -233,7 +233,7 @@ def test_partner_page_shows_integration_health(
     assert sum(test for _, _, test in context["traffic_hours"]) == 1
     assert len(context["traffic_hours"]) == 48
     keys = {key.prefix: key for key in context["keys"]}
-    assert keys[live_key[0].prefix].events == 2 and keys[test_key[0].prefix].events == 1
+    assert keys[live_key.key.prefix].events == 2 and keys[test_key.key.prefix].events == 1
     assert kpi(response.content.decode(), "displays") == "1"
 
 
@@ -242,14 +242,14 @@ def test_unknown_partner_page_is_404(staff_client: Client, db: None) -> None:
 
 
 def test_load_page_flags_hours_over_capacity(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
     helpline.hourly_capacity = 2
     helpline.save()
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
     for n in range(3):  # 3 clicks in the current hour: over a capacity of 2
-        send(live_key[0], helpline, f"s{n}", hour + timedelta(seconds=n), "phone")
-    send(live_key[0], helpline, "s9", hour - timedelta(hours=3), "phone")
+        send(live_key.key, helpline, f"s{n}", hour + timedelta(seconds=n), "phone")
+    send(live_key.key, helpline, "s9", hour - timedelta(hours=3), "phone")
 
     response = staff_client.get("/dashboard/load/")
 
@@ -284,11 +284,11 @@ def test_admin_index_links_to_the_dashboard(client: Client, superuser: User) -> 
 
 
 def test_partner_ctr_chart_is_an_svg_image(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
     now = timezone.now()
-    send(live_key[0], helpline, "a", now - timedelta(minutes=5))
-    send(live_key[0], helpline, "a", now - timedelta(minutes=4), "phone")
+    send(live_key.key, helpline, "a", now - timedelta(minutes=5))
+    send(live_key.key, helpline, "a", now - timedelta(minutes=4), "phone")
     response = staff_client.get("/dashboard/partners/acme/ctr.svg")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/svg+xml"
@@ -308,10 +308,10 @@ def test_partner_change_page_in_the_admin_shows_its_ctr_chart_and_exports(
 
 
 def test_a_zone_without_day_figures_shows_no_session_figure_and_says_why(
-    staff_client: Client, send: Send, live_key: tuple[PartnerAPIKey, str], helpline: Helpline
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
 ) -> None:
-    send(live_key[0], helpline, "s1", datetime(2026, 11, 10, 12, tzinfo=UTC))
-    send(live_key[0], helpline, "s1", datetime(2026, 11, 10, 12, 1, tzinfo=UTC), "sms")
+    send(live_key.key, helpline, "s1", datetime(2026, 11, 10, 12, tzinfo=UTC))
+    send(live_key.key, helpline, "s1", datetime(2026, 11, 10, 12, 1, tzinfo=UTC), "sms")
 
     kept = staff_client.get("/dashboard/", NOV).content.decode()
     elsewhere = staff_client.get("/dashboard/", NOV | {"tz": "America/Caracas"}).content.decode()

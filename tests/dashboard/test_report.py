@@ -16,9 +16,9 @@ from django.test import Client
 from django.utils import timezone
 
 from dashboard.templatetags.dashboard_format import num, percent
-from helplines.models import Helpline, LoadEpisode, Partner, PartnerAPIKey
+from helplines.models import Helpline, LoadEpisode, Partner
 from helplines.services import issue_key, pair_helplines
-from tests.conftest import Send
+from tests.conftest import IssuedKey, Send
 
 AUGUST = datetime(2026, 8, 14, 9, 0, tzinfo=UTC)
 Q3 = {"start": "2026-07-01", "end": "2026-09-30", "tz": "UTC"}
@@ -36,14 +36,14 @@ def youth(transactional_db: None, helpline: Helpline) -> Helpline:
 @pytest.fixture
 def traffic(
     send: Send,
-    live_key: tuple[PartnerAPIKey, str],
-    test_key: tuple[PartnerAPIKey, str],
+    live_key: IssuedKey,
+    test_key: IssuedKey,
     other_partner: Partner,
     helpline: Helpline,
     youth: Helpline,
 ) -> None:
     """Q3 2026 and the quarter before for Acme; another partner's and test traffic beside."""
-    key = live_key[0]
+    key = live_key.key
     for n in range(6):
         send(key, helpline, f"s{n}", AUGUST + timedelta(days=n))
     send(key, youth, "s0", AUGUST + timedelta(minutes=3))  # s0 shows the pair together
@@ -53,7 +53,7 @@ def traffic(
         send(key, helpline, f"p{n}", datetime(2026, 5, 2, tzinfo=UTC) + timedelta(hours=n))
     other_key, _ = issue_key(partner=other_partner, name="live")
     send(other_key, helpline, "o1", AUGUST)
-    send(test_key[0], helpline, "t1", AUGUST)
+    send(test_key.key, helpline, "t1", AUGUST)
 
 
 def row_value(html: str, table: str, key: str, attribute: str = "data-kpi") -> list[str]:
