@@ -24,8 +24,6 @@ from events.metrics import (
     PairedDisplays,
     fill_days,
     fill_hours,
-    key_usage,
-    last_event_received,
     metric_rows,
     paired_display_rows,
     paired_display_totals,
@@ -33,7 +31,7 @@ from events.metrics import (
     totals,
 )
 from events.models import ContactMethod
-from events.selectors import refusals_by_code
+from events.selectors import key_usage, last_event_received, refusals_by_code
 from helplines.models import Helpline, Partner, country_name
 
 # Rows a breakdown table shows before "show all".

@@ -31,9 +31,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncHour
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from events.days import (
@@ -52,13 +51,11 @@ from events.models import (
     DaySessionCount,
     Event,
     EventType,
-    KeyDay,
     PairedDisplayDay,
     QuarterHourCount,
     SessionZone,
 )
 from events.timestamps import as_utc, floor_hour
-from helplines.models import KeyStatus, PartnerAPIKey
 
 CONTACT_METHODS: tuple[str, ...] = tuple(ContactMethod.values)
 
@@ -610,56 +607,6 @@ def _as_date(value: date | str) -> date:
         assert parsed is not None, value
         return parsed
     return value
-
-
-# ------------------------------------------------------------------ keys
-
-
-@dataclass(frozen=True, slots=True)
-class KeyUsage:
-    name: str
-    prefix: str
-    is_test: bool
-    revoked: bool
-    status: KeyStatus  # active, revoked or expired, as the API judges the key now
-    created: datetime
-    expiry_date: datetime | None
-    last_used: datetime | None  # when the server last stored an event sent with it
-    events: int
-
-
-def key_usage(partner_id: int) -> list[KeyUsage]:
-    """A partner's keys with their last use, newest key first (two queries)."""
-    used: dict[str, dict[str, Any]] = {
-        record["api_key_prefix"]: dict(record)
-        for record in KeyDay.objects.filter(partner_id=partner_id)
-        .values("api_key_prefix")
-        .annotate(last=Max("last_received_at"), events=Sum("events"))
-        .order_by()
-    }
-    keys = PartnerAPIKey.objects.filter(partner_id=partner_id).order_by("-created")
-    now = timezone.now()
-    return [
-        KeyUsage(
-            name=key.name,
-            prefix=key.prefix,
-            is_test=key.is_test,
-            revoked=key.revoked,
-            status=key.status(now),
-            created=key.created,
-            expiry_date=key.expiry_date,
-            last_used=used.get(key.prefix, {}).get("last"),
-            events=int(used.get(key.prefix, {}).get("events") or 0),
-        )
-        for key in keys
-    ]
-
-
-def last_event_received(partner_id: int) -> datetime | None:
-    """When the server last stored an event from the partner, test keys included."""
-    return KeyDay.objects.filter(partner_id=partner_id).aggregate(last=Max("last_received_at"))[
-        "last"
-    ]
 
 
 # ------------------------------------------------------------------ load (rolling hours)

@@ -1,6 +1,7 @@
 """Named reads of raw events."""
 
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,10 +11,11 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Func, Max, Min, QuerySet, Sum, TextField, Value
 from django.db.models.functions import NullIf
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils.timezone import now
 
 from events.metrics import EventFilter
-from events.models import Event, RefusedEventCount
-from helplines.models import Partner
+from events.models import Event, KeyDay, RefusedEventCount
+from helplines.models import KeyStatus, Partner, PartnerAPIKey
 
 # Every change of UTC offset in the tz database is more than this apart from the next, so
 # probing at this step finds them all (two changes inside one step could hide each other).
@@ -231,3 +233,53 @@ class _LocalIsoTime(Func):
         if branches:
             sql = f"CASE {' '.join(branches)} ELSE {sql} END"
         return sql, tuple(params)
+
+
+# --- a partner's keys, for its page ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUsage:
+    name: str
+    prefix: str
+    is_test: bool
+    revoked: bool
+    status: KeyStatus  # active, revoked or expired, as the API judges the key now
+    created: datetime
+    expiry_date: datetime | None
+    last_used: datetime | None  # when the server last stored an event sent with it
+    events: int
+
+
+def key_usage(partner_id: int) -> list[KeyUsage]:
+    """A partner's keys with their last use, newest key first (two queries)."""
+    used: dict[str, dict[str, Any]] = {
+        record["api_key_prefix"]: dict(record)
+        for record in KeyDay.objects.filter(partner_id=partner_id)
+        .values("api_key_prefix")
+        .annotate(last=Max("last_received_at"), events=Sum("events"))
+        .order_by()
+    }
+    keys = PartnerAPIKey.objects.filter(partner_id=partner_id).order_by("-created")
+    checked_at = now()
+    return [
+        KeyUsage(
+            name=key.name,
+            prefix=key.prefix,
+            is_test=key.is_test,
+            revoked=key.revoked,
+            status=key.status(checked_at),
+            created=key.created,
+            expiry_date=key.expiry_date,
+            last_used=used.get(key.prefix, {}).get("last"),
+            events=int(used.get(key.prefix, {}).get("events") or 0),
+        )
+        for key in keys
+    ]
+
+
+def last_event_received(partner_id: int) -> datetime | None:
+    """When the server last stored an event from the partner, test keys included."""
+    return KeyDay.objects.filter(partner_id=partner_id).aggregate(last=Max("last_received_at"))[
+        "last"
+    ]

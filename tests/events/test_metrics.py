@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from pytest_django import DjangoAssertNumQueries
 
 from events.metrics import (
     Dimension,
@@ -15,12 +16,12 @@ from events.metrics import (
     fill_days,
     format_ratio,
     iter_metric_rows,
-    key_usage,
     metric_rows,
     ratio,
     totals,
 )
 from events.models import ContactMethod
+from events.selectors import key_usage
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
 from helplines.services import issue_key
 from tests.conftest import IssuedKey, Send
@@ -268,7 +269,7 @@ def test_each_grouping_is_one_query(
     key: PartnerAPIKey,
     helpline: Helpline,
     second_line: Helpline,
-    django_assert_num_queries,
+    django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     for n in range(5):
         send(

@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from events.metrics import key_usage
+from events.selectors import key_usage
 from helplines.models import KeyStatus, Partner
 from helplines.services import issue_key, revoke_keys
 
