@@ -6,12 +6,17 @@ import json
 import os
 import tracemalloc
 import zlib
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.test import Client
+from pytest_django import Settings
+from rest_framework.test import APIClient
 
 from events.models import Event
+from helplines.models import Helpline
 from tests.api.bodies import (
     INGEST_URLS,
     assert_error,
@@ -25,7 +30,7 @@ ENDPOINTS = list(INGEST_URLS)
 
 
 @pytest.fixture
-def valid(helpline: Any, now: Any) -> Any:
+def valid(helpline: Helpline, now: datetime) -> Callable[[str], bytes]:
     """valid(endpoint): the body of one valid event for `endpoint`, as bytes."""
 
     def body(endpoint: str) -> bytes:
@@ -34,7 +39,7 @@ def valid(helpline: Any, now: Any) -> Any:
     return body
 
 
-def post(client: Any, endpoint: str, raw: bytes, encoding: str | None = "gzip") -> Any:
+def post(client: APIClient, endpoint: str, raw: bytes, encoding: str | None = "gzip") -> Any:
     headers = {} if encoding is None else {"Content-Encoding": encoding}
     return client.post(INGEST_URLS[endpoint], raw, content_type="application/json", headers=headers)
 
@@ -57,23 +62,31 @@ def gzip_bomb(decompressed_bytes: int) -> bytes:
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_a_gzip_body_is_stored_like_a_plain_one(client_live, valid, endpoint):
+def test_a_gzip_body_is_stored_like_a_plain_one(
+    client_live: APIClient, valid: Callable[[str], bytes], endpoint: str
+) -> None:
     assert_stored(post(client_live, endpoint, gzip.compress(valid(endpoint))), endpoint)
 
 
 @pytest.mark.parametrize("encoding", ["GZIP", " gzip ", "Gzip"])
-def test_the_coding_name_is_case_insensitive(client_live, valid, encoding):
+def test_the_coding_name_is_case_insensitive(
+    client_live: APIClient, valid: Callable[[str], bytes], encoding: str
+) -> None:
     assert_stored(
         post(client_live, "display", gzip.compress(valid("display")), encoding), "display"
     )
 
 
 @pytest.mark.parametrize("encoding", ["identity", "IDENTITY", ""])
-def test_identity_is_the_body_as_is(client_live, valid, encoding):
+def test_identity_is_the_body_as_is(
+    client_live: APIClient, valid: Callable[[str], bytes], encoding: str
+) -> None:
     assert_stored(post(client_live, "display", valid("display"), encoding), "display")
 
 
-def test_a_batch_of_1000_events_gzipped(client_live, helpline, now):
+def test_a_batch_of_1000_events_gzipped(
+    client_live: APIClient, helpline: Helpline, now: datetime
+) -> None:
     events = [
         {
             **event_fields(helpline.public_id, now, "batch"),
@@ -89,7 +102,9 @@ def test_a_batch_of_1000_events_gzipped(client_live, helpline, now):
     assert_stored(post(client_live, "batch", compressed), "batch", count=1000)
 
 
-def test_gzip_members_one_after_the_other_are_one_body(client_live, valid):
+def test_gzip_members_one_after_the_other_are_one_body(
+    client_live: APIClient, valid: Callable[[str], bytes]
+) -> None:
     raw = valid("display")
     half = len(raw) // 2
     compressed = gzip.compress(raw[:half]) + gzip.compress(raw[half:])
@@ -121,8 +136,8 @@ def _corrupt_bodies(raw: bytes) -> dict[str, bytes]:
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("case", list(_corrupt_bodies(b"{}")))
 def test_a_body_that_does_not_decompress_to_json_is_a_parse_error(
-    client_live, valid, endpoint, case
-):
+    client_live: APIClient, valid: Callable[[str], bytes], endpoint: str, case: str
+) -> None:
     raw = _corrupt_bodies(valid(endpoint))[case]
 
     assert_error(post(client_live, endpoint, raw), 400, "parse_error")
@@ -133,7 +148,9 @@ def test_a_body_that_does_not_decompress_to_json_is_a_parse_error(
 @pytest.mark.parametrize(
     "encoding", ["br", "deflate", "compress", "zstd", "x-gzip", "gzip, gzip", "gzip, identity", "*"]
 )
-def test_any_other_content_encoding_is_415(client_live, valid, endpoint, encoding):
+def test_any_other_content_encoding_is_415(
+    client_live: APIClient, valid: Callable[[str], bytes], endpoint: str, encoding: str
+) -> None:
     response = post(client_live, endpoint, gzip.compress(valid(endpoint)), encoding)
 
     error = assert_error(response, 415, "unsupported_media_type")
@@ -150,7 +167,9 @@ def _padded(raw: bytes, size: int) -> bytes:
 
 
 @pytest.mark.parametrize(("endpoint", "limit"), [("display", 16 * 1024), ("batch", 1024 * 1024)])
-def test_the_limit_counts_the_decompressed_body(client_live, valid, endpoint, limit):
+def test_the_limit_counts_the_decompressed_body(
+    client_live: APIClient, valid: Callable[[str], bytes], endpoint: str, limit: int
+) -> None:
     at_limit = gzip.compress(_padded(valid(endpoint), limit))
     over = gzip.compress(_padded(valid(endpoint), limit + 1))
     assert len(over) < 16 * 1024  # small on the wire: only decompressing shows its size
@@ -160,7 +179,9 @@ def test_the_limit_counts_the_decompressed_body(client_live, valid, endpoint, li
     assert_stored(post(client_live, endpoint, at_limit), endpoint)
 
 
-def test_the_limits_are_the_settings(client_live, valid, settings):
+def test_the_limits_are_the_settings(
+    client_live: APIClient, valid: Callable[[str], bytes], settings: Settings
+) -> None:
     settings.EVENTS_MAX_BODY_BYTES = 1024
     raw = valid("display")
 
@@ -170,14 +191,16 @@ def test_the_limits_are_the_settings(client_live, valid, settings):
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_a_compressed_body_larger_than_the_limit_is_413_unread(client_live, endpoint):
+def test_a_compressed_body_larger_than_the_limit_is_413_unread(
+    client_live: APIClient, endpoint: str
+) -> None:
     # Random bytes do not compress: the body on the wire is itself over the limit.
     noise = gzip.compress(os.urandom(1024 * 1024 + 1))
 
     assert_error(post(client_live, endpoint, noise), 413, "request_too_large")
 
 
-def test_a_flood_of_empty_gzip_members_is_bounded_by_the_limit(client_live):
+def test_a_flood_of_empty_gzip_members_is_bounded_by_the_limit(client_live: APIClient) -> None:
     # Each empty member is 20 bytes that decompress to nothing: only the compressed size
     # bounds the work.
     flood = gzip.compress(b"") * (16 * 1024 // 20 + 1)
@@ -188,7 +211,9 @@ def test_a_flood_of_empty_gzip_members_is_bounded_by_the_limit(client_live):
 @pytest.mark.parametrize(
     ("endpoint", "decompressed_mb"), [("display", 10), ("click", 10), ("batch", 100)]
 )
-def test_a_compression_bomb_is_413_without_memory_growing(client_live, endpoint, decompressed_mb):
+def test_a_compression_bomb_is_413_without_memory_growing(
+    client_live: APIClient, endpoint: str, decompressed_mb: int
+) -> None:
     bomb = gzip_bomb(decompressed_mb * 1024 * 1024)
     assert len(bomb) < 110 * 1024  # about a thousandth of what it decompresses to
 
@@ -206,7 +231,7 @@ def test_a_compression_bomb_is_413_without_memory_growing(client_live, endpoint,
     assert Event.objects.count() == 0
 
 
-def test_the_schema_documents_content_encoding_on_the_ingest_operations(client):
+def test_the_schema_documents_content_encoding_on_the_ingest_operations(client: Client) -> None:
     schema = client.get("/v1/schema/", {"format": "json"}).json()
 
     for path in ("/v1/events/helpline_display", "/v1/events/helpline_click", "/v1/events/batch"):

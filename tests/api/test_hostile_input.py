@@ -8,12 +8,15 @@ Run on PostgreSQL too: it refuses a NUL in text, where SQLite stores it.
 
 import json
 import zlib
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from events.models import Event
+from helplines.models import Helpline
 from tests.api.bodies import (
     INGEST_URLS,
     assert_error,
@@ -28,11 +31,11 @@ ENDPOINTS = list(INGEST_URLS)
 
 
 @pytest.fixture(autouse=True)
-def _cast(helpline: Any) -> None:
+def _cast(helpline: Helpline) -> None:
     assert helpline.public_id == HELPLINE_ID
 
 
-def post_raw(client: Any, endpoint: str, raw: bytes, **kwargs: Any) -> Any:
+def post_raw(client: APIClient, endpoint: str, raw: bytes, **kwargs: Any) -> Any:
     kwargs.setdefault("content_type", "application/json")
     return client.post(INGEST_URLS[endpoint], raw, **kwargs)
 
@@ -59,10 +62,10 @@ def nested(depth: int, opener: str = "[", closer: str = "]", leaf: str = "1") ->
 # --- Bodies refused whole, on every ingest endpoint ---------------------------------------
 
 
-def _edited(old: str, new: str) -> Any:
+def _edited(old: str, new: str) -> Callable[[str, datetime], str]:
     """A valid body for the endpoint, as text, with its first `old` replaced by `new`."""
 
-    def body(endpoint: str, now: Any) -> str:
+    def body(endpoint: str, now: datetime) -> str:
         text = json.dumps(envelope(endpoint, event_fields(HELPLINE_ID, now, endpoint)))
         assert old in text
         return text.replace(old, new, 1)
@@ -70,7 +73,7 @@ def _edited(old: str, new: str) -> Any:
     return body
 
 
-def _in_a_field(value: str) -> Any:
+def _in_a_field(value: str) -> Callable[[str, datetime], str]:
     """A valid body whose helpline_id (a batch item's, in a batch) is `value`, raw."""
     return _edited(json.dumps(HELPLINE_ID), value)
 
@@ -107,7 +110,9 @@ WHOLE_BODY_REFUSALS = {
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("case", list(WHOLE_BODY_REFUSALS))
-def test_body_refused_whole(client_live, now, endpoint, case):
+def test_body_refused_whole(
+    client_live: APIClient, now: datetime, endpoint: str, case: str
+) -> None:
     make_body, code = WHOLE_BODY_REFUSALS[case]
     raw = make_body(endpoint, now).encode()
     assert len(raw) <= 16 * 1024  # refused for what it is, not for its size
@@ -116,7 +121,7 @@ def test_body_refused_whole(client_live, now, endpoint, case):
     assert Event.objects.count() == 0
 
 
-def test_a_duplicate_key_is_named_in_the_message(client_live, now):
+def test_a_duplicate_key_is_named_in_the_message(client_live: APIClient, now: datetime) -> None:
     raw = b'{"session_id": "a", "session_id": "b"}'
 
     error = assert_error(post_raw(client_live, "display", raw), 400, "duplicate_key")
@@ -126,7 +131,7 @@ def test_a_duplicate_key_is_named_in_the_message(client_live, now):
     }
 
 
-def test_a_duplicate_events_key_refuses_the_batch(client_live, now):
+def test_a_duplicate_events_key_refuses_the_batch(client_live: APIClient, now: datetime) -> None:
     item = json.dumps(event_fields(HELPLINE_ID, now, "batch"))
     raw = f'{{"events": [{item}], "events": [{item}]}}'.encode()
 
@@ -134,7 +139,7 @@ def test_a_duplicate_events_key_refuses_the_batch(client_live, now):
     assert Event.objects.count() == 0
 
 
-def test_deep_nesting_in_a_full_size_batch_is_a_parse_error(client_live):
+def test_deep_nesting_in_a_full_size_batch_is_a_parse_error(client_live: APIClient) -> None:
     # The case that answered 500: far more levels than json.loads can follow, at the
     # batch's size limit.
     for opener, closer in (("[", "]"), ('{"a":', "}")):
@@ -147,7 +152,9 @@ def test_deep_nesting_in_a_full_size_batch_is_a_parse_error(client_live):
     assert Event.objects.count() == 0
 
 
-def test_32_levels_are_parsed_and_judged_by_the_field_rules(client_live, now):
+def test_32_levels_are_parsed_and_judged_by_the_field_rules(
+    client_live: APIClient, now: datetime
+) -> None:
     # {"helpline_id": [...]} with 31 arrays is 32 levels: parsed, then refused as a value.
     raw = _in_a_field(nested(31))("display", now).encode()
     assert_field_refused(
@@ -167,7 +174,9 @@ def test_32_levels_are_parsed_and_judged_by_the_field_rules(client_live, now):
         pytest.param("é".encode("latin-1"), id="latin-1"),
     ],
 )
-def test_a_body_that_is_not_utf8_is_refused(client_live, now, endpoint, raw):
+def test_a_body_that_is_not_utf8_is_refused(
+    client_live: APIClient, now: datetime, endpoint: str, raw: bytes
+) -> None:
     valid = encode(envelope(endpoint, event_fields(HELPLINE_ID, now, endpoint)))
     body = raw + valid if raw.startswith(b"\xef\xbb\xbf") else valid.replace(b"sess_", raw, 1)
 
@@ -178,7 +187,9 @@ def test_a_body_that_is_not_utf8_is_refused(client_live, now, endpoint, raw):
 @pytest.mark.parametrize(
     "charset", ["latin-1", "utf-16", "utf-7", "rot13", "base64", "zlib", "hex", "nonsense"]
 )
-def test_the_charset_parameter_is_ignored_json_is_utf8(client_live, now, charset):
+def test_the_charset_parameter_is_ignored_json_is_utf8(
+    client_live: APIClient, now: datetime, charset: str
+) -> None:
     # A codec named in Content-Type used to decode the body: "zlib" inflated it without any
     # limit, "rot13" answered 500.
     content_type = f"application/json; charset={charset}"
@@ -192,7 +203,7 @@ def test_the_charset_parameter_is_ignored_json_is_utf8(client_live, now, charset
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_a_body_past_djangos_memory_limit_is_413(client_live, endpoint):
+def test_a_body_past_djangos_memory_limit_is_413(client_live: APIClient, endpoint: str) -> None:
     # Over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), DRF's JSON parser had Django read the body
     # and refuse it with an exception of its own: a 500.
     raw = b" " * (3 * 1024 * 1024)
@@ -204,7 +215,7 @@ def test_a_body_past_djangos_memory_limit_is_413(client_live, endpoint):
 # --- Values refused by the field rules, single and batch alike -----------------------------
 
 
-def _stamp(now: Any, text: str) -> str:
+def _stamp(now: datetime, text: str) -> str:
     return text.replace("TODAY", iso(now)[:10])
 
 
@@ -256,7 +267,9 @@ FIELD_REFUSALS = [
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize(("field", "value", "code"), FIELD_REFUSALS)
-def test_field_value_refused(client_live, now, endpoint, field, value, code):
+def test_field_value_refused(
+    client_live: APIClient, now: datetime, endpoint: str, field: str, value: object, code: str
+) -> None:
     if isinstance(value, str):
         value = _stamp(now, value)
     fields = {**event_fields(HELPLINE_ID, now, endpoint), field: value}
@@ -283,7 +296,9 @@ CONTACT_METHODS_REFUSED = [
 
 @pytest.mark.parametrize("endpoint", ["click", "batch"])
 @pytest.mark.parametrize("value", CONTACT_METHODS_REFUSED)
-def test_contact_method_refused(client_live, now, endpoint, value):
+def test_contact_method_refused(
+    client_live: APIClient, now: datetime, endpoint: str, value: object
+) -> None:
     fields = {**event_fields(HELPLINE_ID, now, endpoint), "contact_method": value}
     if endpoint == "batch":
         fields["type"] = "helpline_click"
@@ -294,7 +309,9 @@ def test_contact_method_refused(client_live, now, endpoint, value):
     assert Event.objects.count() == 0
 
 
-def test_a_refused_choice_holding_a_lone_surrogate_is_echoed_escaped(client_live, now):
+def test_a_refused_choice_holding_a_lone_surrogate_is_echoed_escaped(
+    client_live: APIClient, now: datetime
+) -> None:
     fields = {**event_fields(HELPLINE_ID, now, "click"), "contact_method": "\ud800"}
 
     error = assert_error(post_raw(client_live, "click", encode(fields)), 400, "invalid")
@@ -304,7 +321,7 @@ def test_a_refused_choice_holding_a_lone_surrogate_is_echoed_escaped(client_live
 @pytest.mark.parametrize(
     "value", ["\x00", "helpline_display\x00", "\ud800", "", 1, True, [], ["helpline_display"], {}]
 )
-def test_batch_item_type_refused(client_live, now, value):
+def test_batch_item_type_refused(client_live: APIClient, now: datetime, value: object) -> None:
     fields = {**event_fields(HELPLINE_ID, now, "batch"), "type": value}
 
     response = post_raw(client_live, "batch", encode(envelope("batch", fields)))
@@ -319,8 +336,8 @@ def test_batch_item_type_refused(client_live, now, value):
     [("x\x00", "x\x00"), ("\x00", "\x00"), ("\ud800", "\\ud800"), ("a\udc00b", "a\\udc00b")],
 )
 def test_unknown_key_with_nul_or_lone_surrogate_is_refused(
-    client_live, now, endpoint, key, shown_as
-):
+    client_live: APIClient, now: datetime, endpoint: str, key: str, shown_as: str
+) -> None:
     fields = {**event_fields(HELPLINE_ID, now, endpoint), key: "x"}
 
     response = post_raw(client_live, endpoint, encode(envelope(endpoint, fields)))
@@ -329,7 +346,9 @@ def test_unknown_key_with_nul_or_lone_surrogate_is_refused(
     assert Event.objects.count() == 0
 
 
-def test_an_unknown_envelope_key_with_a_lone_surrogate_is_refused(client_live, now):
+def test_an_unknown_envelope_key_with_a_lone_surrogate_is_refused(
+    client_live: APIClient, now: datetime
+) -> None:
     body = {"events": [event_fields(HELPLINE_ID, now, "batch")], "\ud800": 1}
 
     error = assert_error(post_raw(client_live, "batch", encode(body)), 400, "invalid")
@@ -338,7 +357,9 @@ def test_an_unknown_envelope_key_with_a_lone_surrogate_is_refused(client_live, n
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_thousands_of_unknown_keys_are_named_ten_at_most(client_live, now, endpoint):
+def test_thousands_of_unknown_keys_are_named_ten_at_most(
+    client_live: APIClient, now: datetime, endpoint: str
+) -> None:
     # Each named one cost an error entry: 1 MB of unknown keys took seconds to refuse, with
     # an answer seven times the body's size.
     unknown = {f"k{n:04d}": 1 for n in range(1000)}
@@ -353,7 +374,9 @@ def test_thousands_of_unknown_keys_are_named_ten_at_most(client_live, now, endpo
     assert Event.objects.count() == 0
 
 
-def test_thousands_of_unknown_envelope_keys_are_named_ten_at_most(client_live, now):
+def test_thousands_of_unknown_envelope_keys_are_named_ten_at_most(
+    client_live: APIClient, now: datetime
+) -> None:
     body: dict[str, Any] = {"events": [event_fields(HELPLINE_ID, now, "batch")]}
     body.update({f"k{n:05d}": 1 for n in range(50_000, 0, -1)})
 
@@ -362,7 +385,9 @@ def test_thousands_of_unknown_envelope_keys_are_named_ten_at_most(client_live, n
     assert Event.objects.count() == 0
 
 
-def test_a_long_session_id_full_of_dots_is_judged_in_linear_time(client_live, now):
+def test_a_long_session_id_full_of_dots_is_judged_in_linear_time(
+    client_live: APIClient, now: datetime
+) -> None:
     # "a@b.b.b....@" made the email rule's regular expression backtrack quadratically: a
     # 1 MB session id held a worker for hours, checked before its length is.
     session_id = "a@" + "b." * (500 * 1024 - 8) + "@"
@@ -377,7 +402,7 @@ def test_a_long_session_id_full_of_dots_is_judged_in_linear_time(client_live, no
 # --- Query parameters of the read and directory endpoints ----------------------------------
 
 
-def read_params(now: Any, **params: str) -> dict[str, str]:
+def read_params(now: datetime, **params: str) -> dict[str, str]:
     return {
         "start_time": iso(now - timedelta(days=1)),
         "end_time": iso(now + timedelta(hours=1)),
@@ -406,14 +431,18 @@ READ_REFUSALS = [
 
 
 @pytest.mark.parametrize(("name", "value", "code"), READ_REFUSALS)
-def test_read_query_parameter_refused(client_live, now, name, value, code):
+def test_read_query_parameter_refused(
+    client_live: APIClient, now: datetime, name: str, value: str, code: str
+) -> None:
     response = client_live.get("/v1/events", read_params(now, **{name: _stamp(now, value)}))
 
     error = assert_error(response, 400, "invalid")
     assert [e["code"] for e in error["fields"][name]] == [code]
 
 
-def test_a_page_size_of_thousands_of_digits_means_the_largest_page(client_live, now):
+def test_a_page_size_of_thousands_of_digits_means_the_largest_page(
+    client_live: APIClient, now: datetime
+) -> None:
     response = client_live.get("/v1/events", read_params(now, page_size="9" * 5000))
 
     assert response.status_code == 200
@@ -434,7 +463,9 @@ STATS_REFUSALS = [
 
 
 @pytest.mark.parametrize(("name", "value", "code"), STATS_REFUSALS)
-def test_stats_query_parameter_refused(client_live, now, name, value, code):
+def test_stats_query_parameter_refused(
+    client_live: APIClient, now: datetime, name: str, value: str, code: str
+) -> None:
     response = client_live.get("/v1/events/stats", read_params(now, **{name: _stamp(now, value)}))
 
     error = assert_error(response, 400, "invalid")
@@ -454,8 +485,8 @@ def test_stats_query_parameter_refused(client_live, now, name, value, code):
 )
 @pytest.mark.parametrize("group_by", ["", "day"])
 def test_stats_range_at_the_ends_of_the_calendar_is_refused(
-    client_live, start, end, zone, group_by
-):
+    client_live: APIClient, start: str, end: str, zone: str, group_by: str
+) -> None:
     params = {"start_time": start, "end_time": end, "timezone": zone, "group_by": group_by}
     if not group_by:
         del params["group_by"]
@@ -476,7 +507,9 @@ DIRECTORY_REFUSALS = [
 
 
 @pytest.mark.parametrize(("name", "value", "code"), DIRECTORY_REFUSALS)
-def test_directory_query_parameter_refused(client_live, name, value, code):
+def test_directory_query_parameter_refused(
+    client_live: APIClient, name: str, value: str, code: str
+) -> None:
     error = assert_error(client_live.get("/v1/helplines", {name: value}), 400, "invalid")
     assert [e["code"] for e in error["fields"][name]] == [code]
 
@@ -484,7 +517,9 @@ def test_directory_query_parameter_refused(client_live, name, value, code):
 @pytest.mark.parametrize(
     "helpline_id", ["%00", "a%00b", HELPLINE_ID + "%00", "%ED%A0%80", "x" * 5000]
 )
-def test_a_helpline_id_no_helpline_can_have_is_404(client_live, helpline_id):
+def test_a_helpline_id_no_helpline_can_have_is_404(
+    client_live: APIClient, helpline_id: str
+) -> None:
     # A NUL reached the lookup: 500 on PostgreSQL.
     response = client_live.get(f"/v1/helplines/{helpline_id}")
 
@@ -495,7 +530,9 @@ def test_a_helpline_id_no_helpline_can_have_is_404(client_live, helpline_id):
 
 
 @pytest.mark.parametrize("url", ["/v1/topics", "/v1/countries"])
-def test_parameterless_directory_endpoints_ignore_hostile_parameters(client_live, url):
+def test_parameterless_directory_endpoints_ignore_hostile_parameters(
+    client_live: APIClient, url: str
+) -> None:
     response = client_live.get(url, {"x\x00": "\x00", "limit": "\x00"})
 
     assert response.status_code == 200
@@ -504,7 +541,7 @@ def test_parameterless_directory_endpoints_ignore_hostile_parameters(client_live
 @pytest.mark.parametrize(
     "url", ["/v1/events", "/v1/events/stats", "/v1/helplines", "/v1/helplines/" + HELPLINE_ID]
 )
-def test_more_query_parameters_than_django_reads_is_400(client_live, url):
+def test_more_query_parameters_than_django_reads_is_400(client_live: APIClient, url: str) -> None:
     # Django's TooManyFieldsSent (a SuspiciousOperation) reached the middleware as a 500.
     query = "&".join(f"p{n}=1" for n in range(1001))
 
@@ -512,7 +549,9 @@ def test_more_query_parameters_than_django_reads_is_400(client_live, url):
     assert error["message"] == "More than 1000 query parameters."
 
 
-def test_the_single_and_batch_endpoints_share_one_refusal(client_live, now):
+def test_the_single_and_batch_endpoints_share_one_refusal(
+    client_live: APIClient, now: datetime
+) -> None:
     # One rule, one answer: the same hostile value gets the same field error either way.
     fields = {**event_fields(HELPLINE_ID, now, "display"), "helpline_id": "a\x00b"}
     single = assert_error(post_raw(client_live, "display", encode(fields)), 400, "invalid")

@@ -17,9 +17,12 @@ import pytest
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pytest_django import Settings
+from rest_framework.test import APIClient
 
 from events.models import ContactMethod, Event
 from events.timestamps import parse_iso_timestamp
+from helplines.models import Helpline
 from tests.api.bodies import INGEST_URLS, assert_error_shape, iso
 
 HELPLINE_ID = "3f1c2a9e-6b7d-4e8f-9a0b-1c2d3e4f5a6b"  # the shared cast's helpline
@@ -45,13 +48,15 @@ DOCUMENTED = {
 
 
 @pytest.fixture
-def fuzz_client(client_live: Any, helpline: Any, settings: Any) -> Any:
+def fuzz_client(client_live: APIClient, helpline: Helpline, settings: Settings) -> APIClient:
     assert helpline.public_id == HELPLINE_ID
     settings.EVENTS_RATE_LIMIT = "1000000/s"  # hundreds of requests in a few seconds
     return client_live
 
 
-def post(client: Any, endpoint: str, raw: bytes, encoding: str = "", content_type: str = "") -> Any:
+def post(
+    client: APIClient, endpoint: str, raw: bytes, encoding: str = "", content_type: str = ""
+) -> Any:
     headers = {"Content-Encoding": encoding} if encoding else {}
     return client.post(
         INGEST_URLS[endpoint],
@@ -107,7 +112,7 @@ field_values = json_values.filter(lambda value: depth(value) <= 16)
 
 
 @st.composite
-def recent_timestamps(draw: Any) -> str:
+def recent_timestamps(draw: st.DrawFn) -> str:
     """Inside the accepted window by a margin: up to 6 days old, in any whole offset."""
     moment = timezone.now() - timedelta(seconds=draw(st.integers(0, 6 * 86400)))
     hours = draw(st.integers(-12, 14))
@@ -156,7 +161,7 @@ HOSTILE = {
 
 
 @st.composite
-def events(draw: Any) -> tuple[str, dict[str, Any], bool]:
+def events(draw: st.DrawFn) -> tuple[str, dict[str, Any], bool]:
     """(type, fields, valid): a valid event half the time, else one broken at least once."""
     event_type = draw(st.sampled_from(["helpline_display", "helpline_click"]))
     wanted = ["helpline_id", "session_id", "timestamp"]
@@ -210,8 +215,13 @@ def assert_stored_as_sent(event_id: int, event_type: str, fields: dict[str, Any]
     ),
 )
 def test_any_bytes_get_a_documented_answer_and_store_nothing(
-    fuzz_client, endpoint, raw, gzipped, encoding, content_type
-):
+    fuzz_client: APIClient,
+    endpoint: str,
+    raw: bytes,
+    gzipped: bool,
+    encoding: str,
+    content_type: str,
+) -> None:
     before = Event.objects.count()
     body = gzip.compress(raw) if gzipped else raw
 
@@ -225,7 +235,9 @@ def test_any_bytes_get_a_documented_answer_and_store_nothing(
 
 @FUZZ
 @given(endpoint=st.sampled_from(list(INGEST_URLS)), body=json_values, gzipped=st.booleans())
-def test_any_json_gets_a_documented_answer_and_stores_nothing(fuzz_client, endpoint, body, gzipped):
+def test_any_json_gets_a_documented_answer_and_stores_nothing(
+    fuzz_client: APIClient, endpoint: str, body: Any, gzipped: bool
+) -> None:
     before = Event.objects.count()
     if endpoint == "batch" and isinstance(body, list):
         body = {"events": body}
@@ -244,7 +256,9 @@ def test_any_json_gets_a_documented_answer_and_stores_nothing(fuzz_client, endpo
 
 @FUZZ
 @given(event=events(), gzipped=st.booleans())
-def test_a_single_event_is_stored_exactly_when_it_is_valid(fuzz_client, event, gzipped):
+def test_a_single_event_is_stored_exactly_when_it_is_valid(
+    fuzz_client: APIClient, event: tuple[str, dict[str, Any], bool], gzipped: bool
+) -> None:
     event_type, fields, valid = event
     endpoint = "display" if event_type == "helpline_display" else "click"
     before = Event.objects.count()
@@ -265,7 +279,9 @@ def test_a_single_event_is_stored_exactly_when_it_is_valid(fuzz_client, event, g
 
 @FUZZ
 @given(batch=st.lists(events(), min_size=1, max_size=6), gzipped=st.booleans())
-def test_a_batch_stores_exactly_its_valid_events(fuzz_client, batch, gzipped):
+def test_a_batch_stores_exactly_its_valid_events(
+    fuzz_client: APIClient, batch: list[tuple[str, dict[str, Any], bool]], gzipped: bool
+) -> None:
     before = Event.objects.count()
     items = [{"type": event_type, **fields} for event_type, fields, _ in batch]
     raw, encoding = encoded({"events": items}, gzipped)
