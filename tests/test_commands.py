@@ -1,6 +1,5 @@
 """manage.py create_partner: a partner and one key, the key alone on stdout's last line."""
 
-import json
 from io import StringIO
 
 import pytest
@@ -9,7 +8,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from events.models import Event
-from helplines.models import Partner, PartnerAPIKey
+from helplines.models import Helpline, Partner, PartnerAPIKey
+from tests.api.bodies import post_json
 
 
 def create_partner(*args: str) -> tuple[str, str]:
@@ -18,7 +18,7 @@ def create_partner(*args: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def send_display(raw_key: str, helpline) -> tuple[int, dict]:
+def send_display(raw_key: str, helpline: Helpline) -> tuple[int, dict]:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     body = {
@@ -26,14 +26,12 @@ def send_display(raw_key: str, helpline) -> tuple[int, dict]:
         "session_id": "sess_first_display",
         "timestamp": timezone.now().isoformat(),
     }
-    response = client.post(
-        "/v1/events/helpline_display", json.dumps(body), content_type="application/json"
-    )
+    response = post_json(client, "/v1/events/helpline_display", body)
     return response.status_code, response.json()
 
 
 @pytest.mark.django_db
-def test_the_key_is_alone_on_the_last_line_and_works(helpline):
+def test_the_key_is_alone_on_the_last_line_and_works(helpline: Helpline) -> None:
     out, err = create_partner("Northwind Chat")
 
     raw_key = out.splitlines()[-1]
@@ -59,7 +57,7 @@ def test_the_key_is_alone_on_the_last_line_and_works(helpline):
 
 
 @pytest.mark.django_db
-def test_slug_quota_and_test_key_options(helpline):
+def test_slug_quota_and_test_key_options(helpline: Helpline) -> None:
     out, err = create_partner("Staging Corp", "--slug", "staging-corp", "--quota", "250", "--test")
 
     raw_key = out.splitlines()[-1]
@@ -75,7 +73,7 @@ def test_slug_quota_and_test_key_options(helpline):
 
 
 @pytest.mark.django_db
-def test_a_taken_slug_is_refused_and_nothing_is_created(partner):
+def test_a_taken_slug_is_refused_and_nothing_is_created(partner: Partner) -> None:
     with pytest.raises(CommandError, match="slug"):
         create_partner("Another Acme", "--slug", partner.slug)
 
@@ -84,7 +82,7 @@ def test_a_taken_slug_is_refused_and_nothing_is_created(partner):
 
 
 @pytest.mark.django_db
-def test_a_negative_quota_is_refused():
+def test_a_negative_quota_is_refused() -> None:
     with pytest.raises(CommandError, match="--quota must be zero or more"):
         create_partner("Quota Co", "--quota", "-1")
 

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
 
 from helplines.models import Helpline
 from helplines.services import create_partner
@@ -27,7 +29,9 @@ CHECKS = ",".join(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fuzzer_finds_nothing_undocumented(live_server, settings, tmp_path):
+def test_fuzzer_finds_nothing_undocumented(
+    live_server: LiveServer, settings: Settings, tmp_path: Path
+) -> None:
     settings.EVENTS_RATE_LIMIT = "100000/s"  # the fuzzer is fast; 429 is documented anyway
     Helpline.objects.create(public_id="hl-fuzz", name="Fuzz line", country_code="GB")
     _, raw_key = create_partner(name="Fuzzer", daily_quota=1_000_000)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from pytest_django.live_server_helper import LiveServer
 
 from demo.world import HELPLINES
 from events.models import Event
@@ -27,7 +28,7 @@ def curl_example() -> str:
     return first_match(r"```sh\n(.*?)```", section)
 
 
-def test_the_readme_helpline_is_in_the_demo_directory():
+def test_the_readme_helpline_is_in_the_demo_directory() -> None:
     helpline_id = first_match(r"HELPLINE=(\S+)", curl_example())
     demo = {line.public_id: line for line in HELPLINES}
 
@@ -37,7 +38,7 @@ def test_the_readme_helpline_is_in_the_demo_directory():
 
 @pytest.mark.postgres  # the shell's create_partner must reach the test database
 @pytest.mark.django_db(transaction=True)
-def test_the_readme_curl_example_works_as_pasted(live_server):
+def test_the_readme_curl_example_works_as_pasted(live_server: LiveServer) -> None:
     helpline_id = first_match(r"HELPLINE=(\S+)", curl_example())
     Helpline.objects.create(public_id=helpline_id, name="Listening Line UK", country_code="GB")
     script = curl_example().replace("http://127.0.0.1:8000", live_server.url)

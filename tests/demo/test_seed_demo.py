@@ -55,7 +55,7 @@ def event_rows() -> set[tuple]:
 
 
 @pytest.mark.django_db
-def test_a_second_run_changes_nothing():
+def test_a_second_run_changes_nothing() -> None:
     seed(days=2)
     first = counts()
     rows = event_rows()
@@ -85,7 +85,7 @@ def test_the_paired_services_are_paired_both_ways_and_their_compliance_counted()
 
 
 @pytest.mark.django_db
-def test_a_later_run_adds_only_the_hours_since_and_keeps_the_rest():
+def test_a_later_run_adds_only_the_hours_since_and_keeps_the_rest() -> None:
     seed(days=2)
     before = event_rows()
 
@@ -113,7 +113,7 @@ def test_a_later_run_adds_only_the_hours_since_and_keeps_the_rest():
 
 
 @pytest.mark.django_db
-def test_events_cover_whole_hours_of_the_window_only():
+def test_events_cover_whole_hours_of_the_window_only() -> None:
     seed(days=2)
 
     span = Event.objects.aggregate(first=Min("timestamp"), last=Max("timestamp"))
@@ -124,7 +124,7 @@ def test_events_cover_whole_hours_of_the_window_only():
 
 
 @pytest.mark.django_db
-def test_the_directory_is_valid_and_varied():
+def test_the_directory_is_valid_and_varied() -> None:
     seed(days=1)
 
     helplines = list(Helpline.objects.prefetch_related("topics"))
@@ -148,7 +148,7 @@ def test_the_directory_is_valid_and_varied():
 
 
 @pytest.mark.django_db
-def test_partners_are_three_live_and_one_test_with_test_traffic():
+def test_partners_are_three_live_and_one_test_with_test_traffic() -> None:
     seed(days=7)
 
     live = Partner.objects.exclude(slug="demo-sandbox")
@@ -172,7 +172,7 @@ def test_partners_are_three_live_and_one_test_with_test_traffic():
 
 
 @pytest.mark.django_db
-def test_traffic_is_plausible():
+def test_traffic_is_plausible() -> None:
     seed(days=7)
 
     live = Event.objects.filter(is_test=False)
@@ -206,7 +206,7 @@ def test_traffic_is_plausible():
 
 
 @pytest.mark.django_db
-def test_some_priority_helpline_is_over_capacity_in_the_last_24_hours():
+def test_some_priority_helpline_is_over_capacity_in_the_last_24_hours() -> None:
     seed(days=1)
 
     per_hour = (
@@ -227,7 +227,7 @@ def test_some_priority_helpline_is_over_capacity_in_the_last_24_hours():
 
 
 @pytest.mark.django_db
-def test_days_below_one_are_refused():
+def test_days_below_one_are_refused() -> None:
     with pytest.raises(CommandError, match="--days must be at least 1"):
         seed(days=0)
     assert Event.objects.count() == 0

@@ -8,17 +8,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from rest_framework.test import APIClient
 
+from helplines.models import Helpline
+from tests.api.bodies import post_json
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def server_without_database():
+def server_without_database() -> Iterator[str]:
     port, dead_db_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -66,7 +71,9 @@ def request(url: str, body: dict | None = None) -> tuple[int, dict[str, str], di
 @pytest.mark.parametrize(
     "path", ["/v1/events/helpline_display", "/v1/events/helpline_click", "/v1/events/batch"]
 )
-def test_event_endpoints_answer_503_json_with_retry_after(server_without_database, path):
+def test_event_endpoints_answer_503_json_with_retry_after(
+    server_without_database: str, path: str
+) -> None:
     status, headers, body = request(
         server_without_database + path,
         {"helpline_id": "x", "session_id": "s", "timestamp": "2026-11-22T00:00:00Z"},
@@ -78,7 +85,7 @@ def test_event_endpoints_answer_503_json_with_retry_after(server_without_databas
     assert body["error"]["code"] == "service_unavailable"
 
 
-def test_healthz_answers_503_json(server_without_database):
+def test_healthz_answers_503_json(server_without_database: str) -> None:
     status, headers, body = request(server_without_database + "/healthz")
 
     assert status == 503
@@ -86,7 +93,9 @@ def test_healthz_answers_503_json(server_without_database):
     assert body["error"]["code"] == "service_unavailable"
 
 
-def test_database_lost_mid_request_is_503_json_and_no_refusal_counted(client_live, helpline, now):
+def test_database_lost_mid_request_is_503_json_and_no_refusal_counted(
+    client_live: APIClient, helpline: Helpline, now: datetime
+) -> None:
     """The database answers the key lookup, then fails on the INSERT."""
     from unittest import mock
 
@@ -99,9 +108,7 @@ def test_database_lost_mid_request_is_503_json_and_no_refusal_counted(client_liv
         "events.services._insert_ignoring_duplicates",
         side_effect=OperationalError("server closed the connection unexpectedly"),
     ):
-        response = client_live.post(
-            "/v1/events/helpline_display", json.dumps(body), content_type="application/json"
-        )
+        response = post_json(client_live, "/v1/events/helpline_display", body)
 
     assert response.status_code == 503
     assert response["Retry-After"] == "5"

@@ -3,19 +3,25 @@
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
 from events.models import Event
+from helplines.models import Helpline
+from tests.api.bodies import post_json
+from tests.conftest import IssuedKey
 
 THREADS = 8
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_identical_requests_racing_store_one_row(helpline, live_key, now):
+def test_identical_requests_racing_store_one_row(
+    helpline: Helpline, live_key: IssuedKey, now: datetime
+) -> None:
     body = json.dumps(
         {
             "helpline_id": helpline.public_id,
@@ -49,7 +55,9 @@ def test_identical_requests_racing_store_one_row(helpline, live_key, now):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_overlapping_batches_racing_store_each_event_once(helpline, live_key, now):
+def test_overlapping_batches_racing_store_each_event_once(
+    helpline: Helpline, live_key: IssuedKey, now: datetime
+) -> None:
     events = [
         {
             "type": "helpline_display",
@@ -68,9 +76,7 @@ def test_overlapping_batches_racing_store_each_event_once(helpline, live_key, no
         chunk = events[offset * 50 : offset * 50 + 100]
         try:
             barrier.wait(timeout=10)
-            response = client.post(
-                "/v1/events/batch", json.dumps({"events": chunk}), content_type="application/json"
-            )
+            response = post_json(client, "/v1/events/batch", {"events": chunk})
             return response.json()
         finally:
             connection.close()

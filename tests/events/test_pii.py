@@ -7,6 +7,7 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +18,7 @@ from events.pii import SESSION_ID_PATTERN, pii_kind
 SAMPLE_SIZE = 20_000
 
 
-def recommended_identifiers(rng: random.Random):
+def recommended_identifiers(rng: random.Random) -> Iterator[str]:
     """The identifier shapes the docs recommend, drawn from a seeded generator."""
     for _ in range(SAMPLE_SIZE):
         raw = rng.randbytes(32)
@@ -34,7 +35,7 @@ def recommended_identifiers(rng: random.Random):
         yield "web-" + str(rng.randrange(10**12))
 
 
-def test_a_large_random_sample_of_recommended_identifiers_is_accepted():
+def test_a_large_random_sample_of_recommended_identifiers_is_accepted() -> None:
     rng = random.Random(20261122)
     refused = [
         value
@@ -44,7 +45,7 @@ def test_a_large_random_sample_of_recommended_identifiers_is_accepted():
     assert refused == []
 
 
-def test_token_urlsafe_and_token_hex_are_accepted():
+def test_token_urlsafe_and_token_hex_are_accepted() -> None:
     for _ in range(5_000):
         for value in (secrets.token_urlsafe(16), secrets.token_hex(16), secrets.token_urlsafe(32)):
             assert pii_kind(value) is None, value
@@ -54,12 +55,12 @@ def test_token_urlsafe_and_token_hex_are_accepted():
 @given(
     st.from_regex(r"[a-z0-9]{1,20}(\.[a-z0-9]{1,10})?@[a-z0-9]{1,20}\.[a-z]{2,6}", fullmatch=True)
 )
-def test_any_email_address_is_refused(value):
+def test_any_email_address_is_refused(value: str) -> None:
     assert pii_kind(value) == "an email address"
 
 
 @given(st.ip_addresses())
-def test_any_ip_address_is_refused(address):
+def test_any_ip_address_is_refused(address: str) -> None:
     assert pii_kind(str(address)) == "an IP address"
 
 
@@ -69,7 +70,7 @@ def test_any_ip_address_is_refused(address):
     | st.from_regex(r"\+?[0-9]{1,3}[ .-][0-9]{2,4}[ .-][0-9]{3,4}[ .-]?[0-9]{3,4}", fullmatch=True)
     | st.from_regex(r"\([0-9]{3}\) [0-9]{3}-[0-9]{4}", fullmatch=True)
 )
-def test_phone_numbers_in_common_notations_are_refused(value):
+def test_phone_numbers_in_common_notations_are_refused(value: str) -> None:
     # A dotted number can also be an IPv4 address ("0.10.100.100"): refused all the same.
     assert pii_kind(value) in {"a phone number", "a payment card number", "an IP address"}
 
@@ -87,7 +88,7 @@ def luhn_complete(prefix: str) -> str:
 
 
 @given(st.from_regex(r"[3-6][0-9]{14}", fullmatch=True), st.sampled_from(["", " ", "-"]))
-def test_card_numbers_are_refused_with_or_without_separators(prefix, separator):
+def test_card_numbers_are_refused_with_or_without_separators(prefix: str, separator: str) -> None:
     number = luhn_complete(prefix)
     grouped = separator.join(number[i : i + 4] for i in range(0, 16, 4))
     assert pii_kind(grouped) == "a payment card number"
@@ -97,7 +98,7 @@ def test_card_numbers_are_refused_with_or_without_separators(prefix, separator):
     "value",
     ["sess_01HZX3K9", "123456", "v2:abc.def", "ab-cd-ef-01", "0123456789abcdef"],
 )
-def test_short_or_structured_tokens_that_are_not_personal_data_pass(value):
+def test_short_or_structured_tokens_that_are_not_personal_data_pass(value: str) -> None:
     assert pii_kind(value) is None
 
 
@@ -108,12 +109,12 @@ DOCUMENTED_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 @settings(max_examples=1000)
 @given(st.text(st.sampled_from(list("ab.@ \t\u00a0\u3000x1-")), max_size=16) | st.emails())
-def test_the_email_rule_is_the_documented_pattern(value):
+def test_the_email_rule_is_the_documented_pattern(value: str) -> None:
     documented = DOCUMENTED_EMAIL.fullmatch(value.strip()) is not None
     assert (pii_kind(value) == "an email address") == documented
 
 
-def test_a_megabyte_of_dots_is_judged_in_linear_time():
+def test_a_megabyte_of_dots_is_judged_in_linear_time() -> None:
     started = time.perf_counter()
     assert pii_kind("a@" + "b." * 500_000 + "@") is None
     assert time.perf_counter() - started < 2  # the regular expression took hours

@@ -1,17 +1,21 @@
 """GET /v1/events/stats: a partner's own figures, as billed (docs/product.md §3.2, §4)."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from events.services import NewEvent, record_events
-from helplines.models import Helpline
+from helplines.models import Helpline, Partner
 from helplines.services import issue_key
+from tests.conftest import IssuedKey
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 
 
-def event(helpline, session, at, method=""):
+def event(helpline: Helpline, session: str, at: datetime, method: str = "") -> NewEvent:
     return NewEvent(
         type="helpline_click" if method else "helpline_display",
         helpline_pk=helpline.pk,
@@ -23,12 +27,20 @@ def event(helpline, session, at, method=""):
 
 
 @pytest.fixture
-def second_line(db):
+def second_line(db: None) -> Helpline:
     return Helpline.objects.create(public_id="us-line", name="US Line", country_code="US")
 
 
 @pytest.fixture
-def traffic(partner, live_key, test_key, other_partner, helpline, second_line, rolled_up):
+def traffic(
+    partner: Partner,
+    live_key: IssuedKey,
+    test_key: IssuedKey,
+    other_partner: Partner,
+    helpline: Helpline,
+    second_line: Helpline,
+    rolled_up: Callable[[], None],
+) -> None:
     """Day 1: s1 sees both lines and calls the first; s2 sees the first only; s3 clicks the
     second line without a display of it. Day 2: s1 again, shown and texting. Plus test and
     other-partner traffic that must never show."""
@@ -62,13 +74,15 @@ def traffic(partner, live_key, test_key, other_partner, helpline, second_line, r
     rolled_up()
 
 
-def stats(client, **params):
+def stats(client: APIClient, **params: str) -> Any:
     params.setdefault("start_time", "2026-11-20T00:00:00Z")
     params.setdefault("end_time", "2026-11-23T00:00:00Z")
     return client.get("/v1/events/stats", params)
 
 
-def figures(displays, clicks, reached, converted):
+def figures(
+    displays: int, clicks: int, reached: int, converted: int
+) -> dict[str, int | float | None]:
     return {
         "displays": displays,
         "clicks": clicks,
@@ -79,7 +93,7 @@ def figures(displays, clicks, reached, converted):
     }
 
 
-def test_totals_count_only_the_partners_live_events(client_live, traffic):
+def test_totals_count_only_the_partners_live_events(client_live: APIClient, traffic: None) -> None:
     response = stats(client_live)
 
     assert response.status_code == 200
@@ -92,7 +106,7 @@ def test_totals_count_only_the_partners_live_events(client_live, traffic):
     assert body["rows"] == []
 
 
-def test_grouped_by_day_lists_every_day_of_the_range(client_live, traffic):
+def test_grouped_by_day_lists_every_day_of_the_range(client_live: APIClient, traffic: None) -> None:
     body = stats(client_live, group_by="day").json()
 
     assert body["rows"] == [
@@ -102,7 +116,7 @@ def test_grouped_by_day_lists_every_day_of_the_range(client_live, traffic):
     ]
 
 
-def test_grouped_by_helpline(client_live, traffic, helpline):
+def test_grouped_by_helpline(client_live: APIClient, traffic: None, helpline: Helpline) -> None:
     rows = {
         row["helpline_id"]: row for row in stats(client_live, group_by="helpline").json()["rows"]
     }
@@ -119,24 +133,26 @@ def test_grouped_by_helpline(client_live, traffic, helpline):
     }
 
 
-def test_grouped_by_country(client_live, traffic):
+def test_grouped_by_country(client_live: APIClient, traffic: None) -> None:
     rows = stats(client_live, group_by="country").json()["rows"]
     assert {row["country_code"]: row["displays"] for row in rows} == {"GB": 4, "US": 1}
 
 
-def test_grouped_by_contact_method_carries_clicks(client_live, traffic):
+def test_grouped_by_contact_method_carries_clicks(client_live: APIClient, traffic: None) -> None:
     rows = stats(client_live, group_by="contact_method").json()["rows"]
     clicks = {row["contact_method"]: row["clicks"] for row in rows if row["clicks"]}
     assert clicks == {"phone": 1, "website": 1, "sms": 1}
     assert all(row["displays"] is None and row["ctr"] is None for row in rows)
 
 
-def test_test_key_reads_only_test_traffic(api_client, test_key, traffic):
+def test_test_key_reads_only_test_traffic(
+    api_client: Callable[[str], APIClient], test_key: IssuedKey, traffic: None
+) -> None:
     body = stats(api_client(test_key.secret)).json()
     assert body["totals"] == figures(1, 1, 1, 1)
 
 
-def test_days_follow_the_time_zone_asked_for(client_live, traffic):
+def test_days_follow_the_time_zone_asked_for(client_live: APIClient, traffic: None) -> None:
     # In Auckland (UTC+13) day 1's events at 09:00-11:01 UTC fall on the 20th 22:00 to
     # the 21st 00:01 local: s3's click lands on the 21st.
     body = stats(
@@ -155,13 +171,15 @@ def test_days_follow_the_time_zone_asked_for(client_live, traffic):
     ]
 
 
-def test_default_time_zone_is_the_partners_billing_zone(client_live, traffic, partner):
+def test_default_time_zone_is_the_partners_billing_zone(
+    client_live: APIClient, traffic: None, partner: Partner
+) -> None:
     partner.billing_timezone = "America/New_York"
     partner.save()
     assert stats(client_live).json()["timezone"] == "America/New_York"
 
 
-def test_empty_range_has_empty_ratios(client_live, traffic):
+def test_empty_range_has_empty_ratios(client_live: APIClient, traffic: None) -> None:
     body = stats(
         client_live, start_time="2025-01-01T00:00:00Z", end_time="2025-01-02T00:00:00Z"
     ).json()
@@ -178,13 +196,15 @@ def test_empty_range_has_empty_ratios(client_live, traffic):
         ({"end_time": "2028-01-01T00:00:00Z"}, "end_time", "range_too_long"),
     ],
 )
-def test_bad_parameters_are_400(client_live, params, field, code):
+def test_bad_parameters_are_400(
+    client_live: APIClient, params: dict[str, str], field: str, code: str
+) -> None:
     response = stats(client_live, **params)
     assert response.status_code == 400
     assert [e["code"] for e in response.json()["error"]["fields"][field]] == [code]
 
 
-def test_missing_range_is_400(client_live):
+def test_missing_range_is_400(client_live: APIClient) -> None:
     response = client_live.get("/v1/events/stats")
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"start_time", "end_time"}

@@ -6,19 +6,26 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from pytest_django import Settings
+from rest_framework.test import APIClient
 
 from events.throttling import parse_rate
+from helplines.models import Helpline
+from tests.api.bodies import post_json
+from tests.conftest import IssuedKey
 
 
 @pytest.mark.parametrize(
     ("rate", "parsed"),
     [("100/s", (100, 1)), ("5/min", (5, 60)), ("1000/hour", (1000, 3600)), ("7/d", (7, 86400))],
 )
-def test_rates_are_read_like_drfs(rate, parsed):
+def test_rates_are_read_like_drfs(rate: str, parsed: tuple[int, int]) -> None:
     assert parse_rate(rate) == parsed
 
 
-def test_the_limit_resets_with_the_next_window(client_live, helpline, settings):
+def test_the_limit_resets_with_the_next_window(
+    client_live: APIClient, helpline: Helpline, settings: Settings
+) -> None:
     settings.EVENTS_RATE_LIMIT = "2/s"
     start = datetime(2026, 11, 22, 12, 0, 0, 250_000, tzinfo=UTC)
 
@@ -28,9 +35,7 @@ def test_the_limit_resets_with_the_next_window(client_live, helpline, settings):
             "session_id": session,
             "timestamp": start.isoformat(),
         }
-        return client_live.post(
-            "/v1/events/helpline_display", json.dumps(body), content_type="application/json"
-        ).status_code
+        return post_json(client_live, "/v1/events/helpline_display", body).status_code
 
     with time_machine.travel(start, tick=False) as clock:
         assert [display(f"a{n}") for n in range(3)] == [201, 201, 429]
@@ -38,7 +43,9 @@ def test_the_limit_resets_with_the_next_window(client_live, helpline, settings):
         assert [display(f"b{n}") for n in range(3)] == [201, 201, 429]
 
 
-def test_retry_after_is_the_rest_of_the_window(client_live, helpline, settings):
+def test_retry_after_is_the_rest_of_the_window(
+    client_live: APIClient, helpline: Helpline, settings: Settings
+) -> None:
     settings.EVENTS_RATE_LIMIT = "1/m"
     start = datetime(2026, 11, 22, 12, 0, 15, tzinfo=UTC)
     body = json.dumps(
@@ -67,14 +74,15 @@ def redis_url() -> str | None:
 
 @pytest.mark.postgres  # ten threads writing at once: SQLite would refuse some with "locked"
 @pytest.mark.django_db(transaction=True)
-def test_limit_is_exact_across_threads_with_a_shared_redis_cache(settings, helpline, live_key):
+def test_limit_is_exact_across_threads_with_a_shared_redis_cache(
+    settings: Settings, helpline: Helpline, live_key: IssuedKey
+) -> None:
     """As with several server processes sharing CACHE_URL=redis://...: exactly N pass."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from django.core.cache import caches
     from django.db import connection
-    from rest_framework.test import APIClient
 
     url = redis_url()
     if url is None:
@@ -100,9 +108,7 @@ def test_limit_is_exact_across_threads_with_a_shared_redis_cache(settings, helpl
         }
         try:
             barrier.wait(timeout=10)
-            return client.post(
-                "/v1/events/helpline_display", json.dumps(body), content_type="application/json"
-            ).status_code
+            return post_json(client, "/v1/events/helpline_display", body).status_code
         finally:
             connection.close()
 

@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import openpyxl
 import pytest
@@ -47,11 +48,11 @@ def staff_client(*permissions: str) -> Client:
     return staff
 
 
-def export(client: Client, file_format: str):
+def export(client: Client, file_format: str) -> Any:
     return client.post(EXPORT_URL, {"format": file_format, "resource": "0"})
 
 
-def import_file(client: Client, name: str, content: bytes, file_format: str):
+def import_file(client: Client, name: str, content: bytes, file_format: str) -> Any:
     return client.post(
         IMPORT_URL,
         {
@@ -62,7 +63,7 @@ def import_file(client: Client, name: str, content: bytes, file_format: str):
     )
 
 
-def confirm_import(client: Client, preview) -> None:
+def confirm_import(client: Client, preview: Any) -> None:
     confirm = preview.context["confirm_form"]
     response = client.post(PROCESS_IMPORT_URL, confirm.initial)
     assert response.status_code == 302
@@ -321,7 +322,9 @@ def test_topic_admin_lists_topics_with_their_helpline_count(
     assert response.context["cl"].result_list[0].helpline_count == 1
 
 
-def test_helplines_are_retired_not_deleted_and_keep_their_id(admin_client, helpline):
+def test_helplines_are_retired_not_deleted_and_keep_their_id(
+    admin_client: Client, helpline: Helpline
+) -> None:
     page = admin_client.get(f"/admin/helplines/helpline/{helpline.pk}/change/")
     assert page.status_code == 200
     assert 'name="public_id"' not in page.content.decode()  # shown read-only
@@ -330,7 +333,7 @@ def test_helplines_are_retired_not_deleted_and_keep_their_id(admin_client, helpl
     assert delete.status_code == 403
 
 
-def test_admin_offers_only_partner_keys(admin_client):
+def test_admin_offers_only_partner_keys(admin_client: Client) -> None:
     html = admin_client.get("/admin/").content.decode()
     assert "/admin/helplines/partnerapikey/" in html
     assert "/admin/rest_framework_api_key/" not in html

@@ -2,10 +2,12 @@
 topics and countries."""
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from pytest_django import DjangoAssertNumQueries
 from rest_framework.test import APIClient
 
 from helplines.models import Helpline, Topic
@@ -70,7 +72,7 @@ def directory(helpline: Helpline, inactive_helpline: Helpline, topic: Topic) -> 
     return lines
 
 
-def ids(response) -> list[str]:
+def ids(response: Any) -> list[str]:
     return [line["id"] for line in response.json()["helplines"]]
 
 
@@ -288,7 +290,9 @@ def test_listing_query_count_does_not_grow_with_the_directory(
 
 
 def test_listing_queries(
-    client_live: APIClient, directory: dict[str, Helpline], django_assert_num_queries
+    client_live: APIClient,
+    directory: dict[str, Helpline],
+    django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     client_live.get("/v1/topics")  # the bucket for this hour now exists; the key is cached
     # quota: savepoint, partner lock, window read, bucket upsert, release; helplines; their

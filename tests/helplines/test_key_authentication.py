@@ -1,21 +1,25 @@
 """Partner API keys (docs/product.md §3): three ways to send one, 401/403, the partner from it."""
 
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
+from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from events.models import Event
-from helplines.models import PartnerAPIKey
+from helplines.models import Helpline, Partner, PartnerAPIKey
 from helplines.services import issue_key, revoke_keys
+from tests.conftest import IssuedKey
 
 URL = "/v1/events/helpline_display"
 
 
 @pytest.fixture
-def body(helpline, now):
+def body(helpline: Helpline, now: datetime) -> str:
     return json.dumps(
         {
             "helpline_id": helpline.public_id,
@@ -25,7 +29,7 @@ def body(helpline, now):
     )
 
 
-def send(body, **headers):
+def send(body: str, **headers: Any) -> Any:
     return APIClient().post(URL, body, content_type="application/json", **headers)
 
 
@@ -38,7 +42,9 @@ def send(body, **headers):
         ("HTTP_X_API_KEY", "{key}"),
     ],
 )
-def test_key_is_accepted_in_each_documented_header(body, live_key, partner, header):
+def test_key_is_accepted_in_each_documented_header(
+    body: str, live_key: IssuedKey, partner: Partner, header: tuple[str, str]
+) -> None:
     name, template = header
     response = send(body, **{name: template.format(key=live_key.secret)})
 
@@ -46,7 +52,7 @@ def test_key_is_accepted_in_each_documented_header(body, live_key, partner, head
     assert Event.objects.get().partner == partner
 
 
-def test_missing_key_is_401_with_www_authenticate(body):
+def test_missing_key_is_401_with_www_authenticate(body: str) -> None:
     response = send(body)
 
     assert response.status_code == 401
@@ -63,7 +69,7 @@ def test_missing_key_is_401_with_www_authenticate(body):
     "raw_key",
     ["nonsense", "abcdefgh.wrongsecretwrongsecretwrongsecret", "", "Bearer"],
 )
-def test_unknown_key_is_401(body, live_key, raw_key):
+def test_unknown_key_is_401(body: str, live_key: IssuedKey, raw_key: str) -> None:
     response = send(body, HTTP_AUTHORIZATION=f"Bearer {raw_key}")
 
     assert response.status_code == 401
@@ -72,7 +78,7 @@ def test_unknown_key_is_401(body, live_key, raw_key):
     assert Event.objects.count() == 0
 
 
-def test_right_prefix_with_wrong_secret_is_401(body, live_key):
+def test_right_prefix_with_wrong_secret_is_401(body: str, live_key: IssuedKey) -> None:
     prefix = live_key.key.prefix
     response = send(body, HTTP_AUTHORIZATION=f"Bearer {prefix}.{'x' * 32}")
 
@@ -80,7 +86,7 @@ def test_right_prefix_with_wrong_secret_is_401(body, live_key):
     assert response.json()["error"] == {"code": "invalid_api_key", "message": "Unknown API key."}
 
 
-def test_key_in_the_query_string_is_ignored(body, live_key):
+def test_key_in_the_query_string_is_ignored(body: str, live_key: IssuedKey) -> None:
     response = APIClient().post(
         f"{URL}?api_key={live_key.secret}&key={live_key.secret}",
         body,
@@ -89,12 +95,12 @@ def test_key_in_the_query_string_is_ignored(body, live_key):
     assert response.status_code == 401
 
 
-def test_unsupported_authorization_scheme_is_401(body, live_key):
+def test_unsupported_authorization_scheme_is_401(body: str, live_key: IssuedKey) -> None:
     response = send(body, HTTP_AUTHORIZATION=f"Token {live_key.secret}")
     assert response.status_code == 401
 
 
-def test_revoked_key_is_403(body, live_key):
+def test_revoked_key_is_403(body: str, live_key: IssuedKey) -> None:
     revoke_keys([live_key.key])
 
     response = send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}")
@@ -105,7 +111,7 @@ def test_revoked_key_is_403(body, live_key):
     }
 
 
-def test_expired_key_is_403(body, partner):
+def test_expired_key_is_403(body: str, partner: Partner) -> None:
     _, raw = issue_key(
         partner=partner, name="old", expiry_date=timezone.now() - timedelta(seconds=1)
     )
@@ -115,12 +121,12 @@ def test_expired_key_is_403(body, partner):
     assert response.json()["error"]["code"] == "key_expired"
 
 
-def test_key_with_future_expiry_works(body, partner):
+def test_key_with_future_expiry_works(body: str, partner: Partner) -> None:
     _, raw = issue_key(partner=partner, name="new", expiry_date=timezone.now() + timedelta(days=1))
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 201
 
 
-def test_inactive_partner_is_403(body, live_key, partner):
+def test_inactive_partner_is_403(body: str, live_key: IssuedKey, partner: Partner) -> None:
     partner.is_active = False
     partner.save()
 
@@ -130,7 +136,9 @@ def test_inactive_partner_is_403(body, live_key, partner):
     assert response.json()["error"]["code"] == "partner_inactive"
 
 
-def test_rotation_old_and_new_keys_both_work_until_revoked(body, live_key, partner):
+def test_rotation_old_and_new_keys_both_work_until_revoked(
+    body: str, live_key: IssuedKey, partner: Partner
+) -> None:
     _, new_raw = issue_key(partner=partner, name="rotated")
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {new_raw}").status_code == 201
     revoke_keys([live_key.key])
@@ -138,7 +146,7 @@ def test_rotation_old_and_new_keys_both_work_until_revoked(body, live_key, partn
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {new_raw}").status_code == 200
 
 
-def test_keys_are_stored_hashed_never_in_clear(live_key):
+def test_keys_are_stored_hashed_never_in_clear(live_key: IssuedKey) -> None:
     stored = PartnerAPIKey.objects.get()
     prefix, _, secret = live_key.secret.partition(".")
 
@@ -148,7 +156,7 @@ def test_keys_are_stored_hashed_never_in_clear(live_key):
     assert stored.hashed_key.startswith("sha512$$")
 
 
-def test_revoking_is_irreversible(live_key):
+def test_revoking_is_irreversible(live_key: IssuedKey) -> None:
     revoke_keys([live_key.key])
     key = PartnerAPIKey.objects.get()
     key.revoked = False
@@ -156,21 +164,25 @@ def test_revoking_is_irreversible(live_key):
         key.save()
 
 
-def test_revocation_takes_effect_at_once_even_for_a_key_in_use(body, live_key):
+def test_revocation_takes_effect_at_once_even_for_a_key_in_use(
+    body: str, live_key: IssuedKey
+) -> None:
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 201  # cached
     revoke_keys([live_key.key])
 
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 403
 
 
-def test_a_cached_key_still_checks_the_secret(body, live_key):
+def test_a_cached_key_still_checks_the_secret(body: str, live_key: IssuedKey) -> None:
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 201
     forged = f"{live_key.key.prefix}.{'y' * 32}"
 
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {forged}").status_code == 401
 
 
-def test_partner_deactivation_is_seen_within_the_cache_lifetime(body, live_key, partner, settings):
+def test_partner_deactivation_is_seen_within_the_cache_lifetime(
+    body: str, live_key: IssuedKey, partner: Partner, settings: Settings
+) -> None:
     settings.API_KEY_CACHE_SECONDS = 0  # as if the cached row had expired
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 201
     partner.is_active = False
@@ -179,7 +191,9 @@ def test_partner_deactivation_is_seen_within_the_cache_lifetime(body, live_key, 
     assert send(body, HTTP_AUTHORIZATION=f"Bearer {live_key.secret}").status_code == 403
 
 
-def test_a_key_whose_prefix_is_not_letters_and_digits_is_unknown(api_client) -> None:
+def test_a_key_whose_prefix_is_not_letters_and_digits_is_unknown(
+    api_client: Callable[[str], APIClient],
+) -> None:
     # A NUL would reach PostgreSQL as a query parameter, which refuses it with an error.
     response = api_client("ab\x00defgh.0123456789abcdef").get("/v1/topics")
     assert response.status_code == 401

@@ -4,11 +4,14 @@ advanced hourly; and the event endpoints' separate per-key rate limit (docs/prod
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
 from django.core.cache import cache
 from django.db import connection
+from django.http.response import HttpResponseBase
+from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from helplines.models import DirectoryCallBucket, Helpline, Partner
@@ -24,7 +27,7 @@ MORNING = datetime(2026, 11, 20, 10, 15, 30, tzinfo=UTC)
 UNTIL_MORNING_BUCKET_LEAVES = 23 * 3600 + 44 * 60 + 30
 
 
-def quota_headers(response) -> dict[str, str]:
+def quota_headers(response: HttpResponseBase) -> dict[str, str]:
     return {
         name: response[name]
         for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After")
@@ -283,12 +286,12 @@ class TestEventRateLimit:
     """EVENTS_RATE_LIMIT per key, apart from the directory quota."""
 
     @pytest.fixture(autouse=True)
-    def _two_per_second(self, settings) -> None:
+    def _two_per_second(self, settings: Settings) -> None:
         settings.EVENTS_RATE_LIMIT = "2/s"
         cache.clear()
 
     @staticmethod
-    def display(client: APIClient, helpline: Helpline, session: str):
+    def display(client: APIClient, helpline: Helpline, session: str) -> Any:
         return client.post(
             "/v1/events/helpline_display",
             {
