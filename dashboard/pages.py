@@ -6,7 +6,7 @@ events: one per table or chart, each read from the aggregates.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from events.metrics import (
 )
 from events.models import ContactMethod
 from events.selectors import key_usage, last_event_received, refusals_by_code
+from events.timestamps import floor_hour
 from helplines.models import Helpline, Partner, country_name
 
 # Rows a breakdown table shows before "show all".
@@ -309,7 +310,7 @@ def partner_page(
     context["countries"] = breakdown(
         "countries", country_rows(query.event_filter(), query.tz), options, default="-displays"
     )
-    since = (now - timedelta(hours=47)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    since = floor_hour(now - timedelta(hours=47))
     recent = EventFilter(
         start=since,
         end=now + timedelta(hours=1),
@@ -436,7 +437,7 @@ class HelplineLoad:
 
 def _load_window(now: datetime) -> tuple[datetime, datetime, datetime]:
     """(7 days before, 24 hours before, end): whole clock hours up to the current one."""
-    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + HOUR
+    end = floor_hour(now) + HOUR
     return end - timedelta(days=7), end - timedelta(hours=24), end
 
 
