@@ -13,7 +13,8 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text=(
             "`invalid`, `parse_error`, `duplicate_key`, `not_authenticated`, "
-            "`authentication_failed`, `key_revoked`, `key_expired`, `partner_inactive`, "
+            "`authentication_failed`, `invalid_api_key`, `invalid_token`, `key_revoked`, "
+            "`key_expired`, `partner_inactive`, "
             "`not_found`, `method_not_allowed`, `request_too_large`, "
             "`unsupported_media_type`, `throttled`, `quota_exceeded`, `service_unavailable`."
         )
@@ -36,7 +37,9 @@ def _error(description: str) -> OpenApiResponse:
 
 
 AUTH_ERRORS = {
-    401: _error("No API key, or an unknown one."),
+    401: _error(
+        "No API key or access token, an unknown key, or an unknown, revoked or expired token."
+    ),
     403: _error("The key is revoked or expired, or the partner is inactive."),
     405: _error("Method not allowed."),
 }

@@ -48,6 +48,8 @@ AUDITED: dict[str, Audited] = {
     "auth.Group": Audited(),
     "otp_totp.TOTPDevice": Audited(only=frozenset({"user", "name", "confirmed"})),
     "accounts.PartnerMembership": Audited(),  # which partner a partner user belongs to
+    "oauth.PartnerClient": Audited(),  # a partner's OAuth2 client: created, revoked
+    "oauth2_provider.Application": Audited(secret=frozenset({"client_secret"})),
 }
 
 

@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     "dashboard",
     "demo",
     "accounts",
+    # OAuth2 client credentials beside API keys (oauth/); the library first, its admin
+    # pages being replaced by oauth/admin.py.
+    "oauth2_provider",
+    "oauth",
     # After the apps whose models it records (audit.trail.AUDITED).
     "audit",
 ]
@@ -245,7 +249,11 @@ SECURE_CSP = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["helplines.authentication.PartnerKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Only `Bearer tlo_...` (an OAuth2 access token); everything else goes to the keys.
+        "oauth.authentication.PartnerTokenAuthentication",
+        "helplines.authentication.PartnerKeyAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["helplines.authentication.IsPartner"],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -282,6 +290,19 @@ SPECTACULAR_SETTINGS = {
 # Seconds a partner key's row is kept in the cache. Revocation is immediate; a partner's
 # deactivation or a key's new expiry date is seen within this time. 0 turns it off.
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=10)
+
+# OAuth2 client credentials (django-oauth-toolkit; oauth/, docs/decisions.md "OAuth2"):
+# confidential clients of one partner each, `POST /oauth/token`, bearer tokens that expire.
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=3600),
+    "ACCESS_TOKEN_GENERATOR": "oauth.tokens.generate_access_token",
+    # Tokens are stored as their SHA-256 only, never in plaintext.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "OAUTH2_VALIDATOR_CLASS": "oauth.validators.PartnerOAuth2Validator",
+    # Client credentials carry no scope: a token reaches what a key reaches.
+    "SCOPES": {"partner": "The partner API, as an API key"},
+    "DEFAULT_SCOPES": ["partner"],
+}
 
 # Event ingest rules (docs/product.md §3.1).
 EVENTS_RATE_LIMIT = env.str("EVENTS_RATE_LIMIT", default="100/s")  # per API key

@@ -36,6 +36,7 @@ urlpatterns = [
     ),
     path("account/", include("accounts.urls")),
     path("partner/", include("accounts.partner_urls")),
+    path("oauth/", include("oauth.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("", RedirectView.as_view(pattern_name="dashboard:overview", permanent=False)),
 ]

@@ -1,0 +1,23 @@
+"""How OAuth2 client credentials appear in the OpenAPI schema."""
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class PartnerTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "oauth.authentication.PartnerTokenAuthentication"
+    name = "OAuth2ClientCredentials"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "oauth2",
+            "description": (
+                "OAuth2 client credentials: `POST /oauth/token` with "
+                "`grant_type=client_credentials` and the client id and secret (HTTP Basic, "
+                "or `client_id` and `client_secret` in the form), then "
+                "`Authorization: Bearer <access_token>` until it expires. Errors of "
+                '`/oauth/token` follow RFC 6749 (`{"error": "invalid_client"}`).'
+            ),
+            "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},
+        }
