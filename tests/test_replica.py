@@ -3,11 +3,13 @@
 replica is exercised by bench/replica.py."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connection, connections, transaction
 from django.http import HttpRequest, HttpResponse
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from pytest_django import DjangoDbBlocker, Settings
 
 from config import routers
 from config.routers import REPLICA, ReplicaReadsMiddleware, ReplicaRouter, replica_reads
@@ -16,7 +18,9 @@ from helplines.models import Partner, PartnerAPIKey
 
 
 @pytest.fixture(scope="module", autouse=True)
-def replica_settings(django_db_setup, django_db_blocker) -> Iterator[dict]:
+def replica_settings(
+    django_db_setup: None, django_db_blocker: DjangoDbBlocker
+) -> Iterator[dict[str, Any]]:
     """A replica alias for this module's tests, by default the test database itself
     (PostgreSQL: not a standby); a test may change where it points before first use.
 
@@ -39,8 +43,8 @@ def forget_replica_connection() -> None:
 
 
 def test_marked_reads_of_figures_go_to_the_replica_and_nothing_else_does(
-    replica_settings, transactional_db
-):
+    replica_settings: dict[str, Any], transactional_db: None
+) -> None:
     router = ReplicaRouter()
 
     with replica_reads():
@@ -58,7 +62,9 @@ def test_marked_reads_of_figures_go_to_the_replica_and_nothing_else_does(
     assert router.allow_migrate("default", "events") is True
 
 
-def test_without_a_replica_every_read_stays_on_the_primary(db, monkeypatch):
+def test_without_a_replica_every_read_stays_on_the_primary(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(routers, "has_replica", lambda: False)
     with replica_reads():
         assert ReplicaRouter().db_for_read(Event) == "default"
@@ -75,7 +81,9 @@ def test_without_a_replica_every_read_stays_on_the_primary(db, monkeypatch):
         ("get", "/admin/events/event/", False),
     ],
 )
-def test_the_middleware_marks_reads_of_pages_of_figures(method, path, marked, settings):
+def test_the_middleware_marks_reads_of_pages_of_figures(
+    method: str, path: str, marked: bool, settings: Settings
+) -> None:
     seen = []
 
     def view(request: HttpRequest) -> HttpResponse:
@@ -89,7 +97,7 @@ def test_the_middleware_marks_reads_of_pages_of_figures(method, path, marked, se
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_healthz_reports_the_replica_lag(client):
+def test_healthz_reports_the_replica_lag(client: Client) -> None:
     response = client.get("/healthz")
 
     assert response.status_code == 200
@@ -102,7 +110,9 @@ def test_healthz_reports_the_replica_lag(client):
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_healthz_says_degraded_when_the_replica_does_not_answer(client, replica_settings):
+def test_healthz_says_degraded_when_the_replica_does_not_answer(
+    client: Client, replica_settings: dict[str, Any]
+) -> None:
     forget_replica_connection()
     if connection.vendor == "postgresql":
         replica_settings.update(HOST="127.0.0.1", PORT=1, OPTIONS={"connect_timeout": 1})
