@@ -154,6 +154,7 @@ def django_checks(port: int) -> list[tuple[str, str, bool]]:
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
         DATABASE_REPLICA_URL=f"postgres://postgres@127.0.0.1:{port}/{DATABASE}",
         DJANGO_SETTINGS_MODULE="config.settings",
+        ALLOWED_HOSTS="testserver",
     )
     sys.path.insert(0, str(ROOT))
     import django
@@ -166,7 +167,7 @@ def django_checks(port: int) -> list[tuple[str, str, bool]]:
 
     from config.routers import REPLICA, replica_reads
     from events.freshness import figures_as_of
-    from events.models import Event, EventType, QuarterHourCount
+    from events.models import Event, EventType, QuarterHourCount, RollupState
     from events.rollup import roll_up
     from events.services import NewEvent, record_events
     from helplines.models import Helpline, Partner
@@ -244,7 +245,13 @@ def django_checks(port: int) -> list[tuple[str, str, bool]]:
     health = client.get("/healthz").json()
     checks.append(("/healthz when caught up", str(health), health.get("replica_lag_seconds") == 0))
 
-    # 3. Lag: replay paused on the standby.
+    # 3. Lag: replay paused on the standby. The last rollup is dated an hour back first
+    # (and replicated), so the page's minute tells the replica's time from the primary's.
+    an_hour_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    RollupState.objects.filter(pk=1).update(last_run_at=an_hour_ago)
+    started = time.monotonic()
+    while replica_freshness() != an_hour_ago and time.monotonic() - started < 30:
+        time.sleep(0.01)
     psql("SELECT pg_wal_replay_pause()", port=port)
     before = replica_freshness()
     time.sleep(1.5)

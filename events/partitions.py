@@ -127,6 +127,17 @@ def create_ahead(*, months_ahead: int = MONTHS_AHEAD) -> list[str]:
     )
 
 
+def kept_to_month_end(cutoff: datetime) -> bool:
+    """Whether the month `cutoff` falls in has a partition, or will have one once
+    `create_ahead()` runs: its events before the cutoff then stay until the whole month is
+    past it (retention drops whole partitions only)."""
+    if not is_partitioned():
+        return False
+    start = month_start(cutoff)
+    late = timezone.now() - timedelta(days=settings.EVENTS_LATE_ARRIVAL_DAYS)
+    return start >= month_start(late) or any(p.start == start for p in partitions())
+
+
 def _create_partition(name: str, start: datetime, end: datetime) -> None:
     """Create one partition apart, move that month's rows out of the default partition into
     it, and attach it: one transaction, so a row is in exactly one of the two throughout."""

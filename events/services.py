@@ -19,7 +19,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from events.models import Event, RefusedEventCount
-from events.partitions import DEFAULT_PARTITION, drop_partitions_before, is_partitioned
+from events.partitions import (
+    DEFAULT_PARTITION,
+    drop_partitions_before,
+    is_partitioned,
+    kept_to_month_end,
+    month_start,
+)
 from events.rollup import covered, prepare_purge
 from helplines.models import Partner, PartnerAPIKey
 
@@ -397,6 +403,15 @@ def purge_events_before(*, cutoff: datetime, chunk_size: int) -> int:
     dropped = drop_partitions_before(cutoff=cutoff, covered_sql=covered("e", mark))
     deleted = sum(partition.events for partition in dropped)
     return deleted + _delete_in_chunks(DEFAULT_PARTITION, cutoff, mark, chunk_size)
+
+
+def count_purgeable(*, cutoff: datetime) -> int:
+    """How many events `purge_events_before(cutoff=cutoff)` would delete now, if the rollup
+    covers them all: on partitioned PostgreSQL the events before the start of the cutoff's
+    month when that month has (or is about to get) its partition, else those before it."""
+    if kept_to_month_end(cutoff):
+        cutoff = month_start(cutoff)
+    return Event.objects.filter(timestamp__lt=cutoff).count()
 
 
 def _delete_in_chunks(table: str, cutoff: datetime, mark: str, chunk_size: int) -> int:

@@ -101,8 +101,12 @@ def test_a_dry_run_counts_and_deletes_nothing(store):
 
     output = purge("--older-than", "10", "--dry-run")
 
-    assert output == "Would delete 1 events older than 2026-11-12 12:00:00 UTC.\n"
+    # Partitioned, November (the cutoff's month) has or is about to get its partition, so
+    # its events stay until it is wholly past: the purge would delete none yet.
+    would = 0 if is_partitioned() else 1
+    assert output == f"Would delete {would} events older than 2026-11-12 12:00:00 UTC.\n"
     assert Event.objects.count() == 2
+    assert purge("--older-than", "10").startswith(f"Deleted {would} events ")
 
 
 @pytest.mark.parametrize("days", ["0", "-5"])

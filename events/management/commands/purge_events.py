@@ -7,9 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from events.models import Event
 from events.partitions import create_ahead
-from events.services import purge_events_before
+from events.services import count_purgeable, purge_events_before
 
 
 class Command(BaseCommand):
@@ -52,7 +51,7 @@ class Command(BaseCommand):
             raise CommandError("--chunk-size must be at least 1.")
         cutoff = timezone.now() - timedelta(days=days)
         if options["dry_run"]:
-            count = Event.objects.filter(timestamp__lt=cutoff).count()
+            count = count_purgeable(cutoff=cutoff)
             self.stdout.write(
                 f"Would delete {count} events older than {cutoff:%Y-%m-%d %H:%M:%S} UTC."
             )
