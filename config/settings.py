@@ -296,8 +296,21 @@ API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=10)
 OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=3600),
     "ACCESS_TOKEN_GENERATOR": "oauth.tokens.generate_access_token",
-    # Tokens are stored as their SHA-256 only, never in plaintext.
+    # RFC 9700 (OAuth 2.0 Security BCP) throughout: above all, tokens are stored as their
+    # SHA-256 only, never in plaintext, and never read from a query string. The grants
+    # these cover are not used (client credentials only) but stay refused if enabled.
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
     "OAUTH2_VALIDATOR_CLASS": "oauth.validators.PartnerOAuth2Validator",
     # Client credentials carry no scope: a token reaches what a key reaches.
     "SCOPES": {"partner": "The partner API, as an API key"},
