@@ -28,10 +28,16 @@ class TokenForm(forms.Form):
 
 class SignInForm(AuthenticationForm):
     """The one sign-in page's form (the admin's login): staff, and partner users of an
-    active partner. Anyone else is refused with the admin's own words, which do not say
-    whether the account exists."""
+    active partner. Anyone else is refused with the words of a wrong password, which do
+    not say whether the account exists."""
 
-    error_messages = AdminAuthenticationForm.error_messages
+    # The admin's words without "for a staff account": partner users sign in here too.
+    error_messages = AdminAuthenticationForm.error_messages | {
+        "invalid_login": (
+            "Please enter the correct %(username)s and password. Note that both fields may "
+            "be case-sensitive."
+        )
+    }
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)

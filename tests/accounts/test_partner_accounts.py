@@ -212,7 +212,9 @@ def test_users_of_an_inactive_partner_cannot_sign_in_nor_use_their_page(
     response = sign_in(client, "pat")
 
     assert response.status_code == 200
-    assert "Please enter the correct username and password" in response.content.decode()
+    html = response.content.decode()
+    assert "Please enter the correct username and password. Note that both" in html
+    assert "staff account" not in html
     client.force_login(partner_user)
     assert client.get("/partner/").status_code == 403
 
