@@ -16,7 +16,9 @@ class Command(BaseCommand):
         "Delete raw events whose timestamp is more than DAYS days old (default: the "
         "EVENTS_RETENTION_DAYS setting, 395). The aggregates are brought up to date first and "
         "kept: the dashboard, the stats API, report.csv and billing.csv answer for purged days "
-        "as before; events.csv and GET /v1/events no longer can. Run it from cron, e.g. daily."
+        "as before; events.csv and GET /v1/events no longer can. On PostgreSQL whole months "
+        "are dropped: events of the month the cutoff falls in stay until it is wholly past. "
+        "Run it from cron, e.g. daily."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
