@@ -199,6 +199,13 @@ TRUSTED_PROXIES = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
 # Second factor (TOTP, django-otp): staff enter a code after the password. Off by default
 # under DEBUG so that `make run`'s demo signs in with the password alone.
 STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=not DEBUG)
+# The same for partner users (accounts/, docs/decisions.md "Partner accounts"): off until
+# partners are told; switching it on makes each enrol an authenticator at its next sign-in.
+PARTNER_REQUIRE_2FA = env.bool("PARTNER_REQUIRE_2FA", default=False)
+# Partner users' one-time links to set a password (Django's password reset tokens).
+PASSWORD_RESET_TIMEOUT = 72 * 60 * 60
+# This site's address as its users reach it: the links `create_partner_user` prints.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 OTP_TOTP_ISSUER = "Throughline Events"
 # The admin never shows a TOTP device's secret or QR code once it exists.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
@@ -213,13 +220,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Browser features refused to every page (api/headers.py): the product uses none of them.
 PERMISSIONS_POLICY = (
-# The same for partner users (accounts/, docs/decisions.md "Partner accounts"): off until
-# partners are told; switching it on makes each enrol an authenticator at its next sign-in.
-PARTNER_REQUIRE_2FA = env.bool("PARTNER_REQUIRE_2FA", default=False)
-# Partner users' one-time links to set a password (Django's password reset tokens).
-PASSWORD_RESET_TIMEOUT = 72 * 60 * 60
-# This site's address as its users reach it: the links `create_partner_user` prints.
-SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
     "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
     "magnetometer=(), microphone=(), payment=(), usb=()"
 )
