@@ -521,7 +521,7 @@ def python_rows(period: Period) -> tuple[CsvBody, float]:
     from zoneinfo import ZoneInfo
 
     from dashboard import exports
-    from dashboard.forms import DashboardQuery
+    from dashboard.query import DashboardQuery
 
     query = DashboardQuery(
         first_day=period.first_day, last_day=period.last_day, tz=ZoneInfo(EXPORT_ZONE)

@@ -552,7 +552,7 @@ def run_sql(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
 
 
 def period_days(now: datetime, period: int) -> tuple[date, date]:
-    from dashboard.forms import Preset, preset_days
+    from dashboard.query import Preset, preset_days
 
     return preset_days(Preset.LAST_30 if period == 30 else Preset.LAST_90, now.date())
 

@@ -1,14 +1,10 @@
-"""The billing export's form. The dashboard's filters live in `dashboard.query`; the names
-below stay importable from here for the benchmarks (bench/), which build queries directly."""
+"""The billing export's form. The dashboard's filters live in `dashboard.query`."""
 
 from datetime import date, datetime, timedelta
 
 from django import forms
 
-from dashboard.query import DashboardQuery, Preset, preset_days
 from helplines.models import Partner
-
-__all__ = ["BillingForm", "DashboardQuery", "Preset", "last_complete_month", "preset_days"]
 
 
 def last_complete_month(now: datetime) -> date:

@@ -113,7 +113,6 @@ def partner_detail(request: HttpRequest, slug: str) -> HttpResponse:
         f"{partner.name}: analytics",
         _filter_context(parsed, choices, view_name="dashboard:partner", view_args=(slug,))
         | {
-            "now": now,
             "active_tab": "partner",
             "options": options,
             "billing_month": _billing_month(now),

@@ -243,7 +243,6 @@ class KeyUsage:
     name: str
     prefix: str
     is_test: bool
-    revoked: bool
     status: KeyStatus  # active, revoked or expired, as the API judges the key now
     created: datetime
     expiry_date: datetime | None
@@ -267,7 +266,6 @@ def key_usage(partner_id: int) -> list[KeyUsage]:
             name=key.name,
             prefix=key.prefix,
             is_test=key.is_test,
-            revoked=key.revoked,
             status=key.status(checked_at),
             created=key.created,
             expiry_date=key.expiry_date,

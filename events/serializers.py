@@ -52,12 +52,6 @@ class ClickEventSerializer(IncomingEventSerializer):
     contact_method = serializers.ChoiceField(choices=ContactMethod.choices)
 
 
-INCOMING_SERIALIZERS: dict[str, type[IncomingEventSerializer]] = {
-    EventType.DISPLAY: DisplayEventSerializer,
-    EventType.CLICK: ClickEventSerializer,
-}
-
-
 class EventSerializer(serializers.Serializer):
     """A stored event, as returned by ingest and by GET /v1/events."""
 

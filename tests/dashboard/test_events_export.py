@@ -12,7 +12,7 @@ from django.test import Client
 from psycopg.pq import TransactionStatus
 
 from dashboard import exports
-from dashboard.forms import DashboardQuery
+from dashboard.query import DashboardQuery
 from events.models import Event, EventType
 from events.selectors import raw_events_csv
 from events.services import NewEvent, record_events

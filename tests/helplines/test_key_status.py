@@ -50,3 +50,12 @@ def test_an_expired_key_is_expired_for_the_api_the_admin_and_the_pages(
     assert rows[expired.prefix].endswith("<td>expired</td>")
     assert rows[revoked.prefix].endswith("<td>revoked</td>")
     assert rows[active.prefix].endswith("<td>active</td>")
+    # The dashboard's key list reads the same status: not a second reading of the dates.
+    dashboard = superuser_client.get(f"/dashboard/partners/{partner.slug}/").content.decode()
+    shown = {
+        key.prefix: dashboard.split(f"<code>{key.prefix}</code>")[1].split("</tr>")[0]
+        for key in (expired, revoked, active)
+    }
+    assert '<span class="flag flag-over">expired</span>' in shown[expired.prefix]
+    assert '<span class="flag flag-over">revoked</span>' in shown[revoked.prefix]
+    assert '<span class="flag flag-ok">active</span>' in shown[active.prefix]
