@@ -20,6 +20,16 @@ from helplines.models import Partner
 
 PartnerView = Callable[..., HttpResponse]
 
+# The partner pages' navigation (templates/partner/base.html), in order: URL name, label.
+# A name that does not reverse is left out, so a page can be listed before its route exists.
+PARTNER_NAV: list[tuple[str, str]] = [
+    ("partner:home", "Analytics"),
+    ("partner:statement", "Statement"),
+    ("partner:report", "Impact report"),
+    ("partner:integration", "Integration"),
+    ("partner:keys", "Keys"),
+]
+
 
 def partner_page(view: PartnerView) -> Callable[..., HttpResponse]:
     """Calls `view(request, partner, ...)` for a signed-in partner user of an active partner.
