@@ -29,6 +29,7 @@ from events.metrics import (
     paired_display_totals,
     session_zone_names,
     totals,
+    traffic_by_hour,
 )
 from events.models import ContactMethod
 from events.selectors import key_usage, last_event_received, refusals_by_code
@@ -311,23 +312,10 @@ def partner_page(
         "countries", country_rows(query.event_filter(), query.tz), options, default="-displays"
     )
     since = floor_hour(now - timedelta(hours=47))
-    recent = EventFilter(
-        start=since,
-        end=now + timedelta(hours=1),
-        partner_ids=frozenset({partner.pk}),
-        include_test=True,
-    )
-    by_hour: dict[datetime, list[int]] = {}
-    for row in metric_rows(recent, [Dimension.HOUR, Dimension.TRAFFIC], query.tz):
-        assert row.hour is not None
-        by_hour.setdefault(row.hour, [0, 0])[1 if row.is_test else 0] += (
-            row.metrics.displays + row.metrics.clicks
-        )
-    hours: list[tuple[datetime, int, int]] = []
-    for slot in fill_hours([], since, since + timedelta(hours=48), query.tz):
-        assert slot.hour is not None
-        live, test = by_hour.get(slot.hour, [0, 0])
-        hours.append((slot.hour, live, test))
+    hours = [
+        (slot.hour, slot.live_events, slot.test_events)
+        for slot in traffic_by_hour(partner.pk, since, since + timedelta(hours=48), query.tz)
+    ]
     traffic = {
         bool(row.is_test): row.metrics
         for row in metric_rows(query.event_filter(include_test=True), [Dimension.TRAFFIC], query.tz)

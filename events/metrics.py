@@ -278,6 +278,49 @@ def fill_hours(
     return filled
 
 
+@dataclass(frozen=True, slots=True)
+class TrafficHour:
+    """One clock hour of a partner's events, live and test keys apart."""
+
+    hour: datetime  # aware, in the time zone asked for
+    live: Metrics
+    test: Metrics
+
+    @property
+    def live_events(self) -> int:
+        return self.live.displays + self.live.clicks
+
+    @property
+    def test_events(self) -> int:
+        return self.test.displays + self.test.clicks
+
+
+def traffic_by_hour(
+    partner_id: int, start: datetime, end: datetime, tz: ZoneInfo = UTC_ZONE
+) -> list[TrafficHour]:
+    """Every UTC clock hour in [start, end) of one partner's events, live and test apart,
+    zeros included: integration health for staff and for the partner (1 query)."""
+    recent = EventFilter(
+        start=floor_hour(start), end=end, partner_ids=frozenset({partner_id}), include_test=True
+    )
+    by_hour: dict[datetime, dict[bool, Metrics]] = {}
+    for row in metric_rows(recent, [Dimension.HOUR, Dimension.TRAFFIC], tz):
+        assert row.hour is not None
+        by_hour.setdefault(row.hour.astimezone(UTC), {})[bool(row.is_test)] = row.metrics
+    hours = []
+    for slot in fill_hours([], start, end, tz):
+        assert slot.hour is not None
+        traffic = by_hour.get(slot.hour.astimezone(UTC), {})
+        hours.append(
+            TrafficHour(
+                hour=slot.hour,
+                live=traffic.get(False, Metrics()),
+                test=traffic.get(True, Metrics()),
+            )
+        )
+    return hours
+
+
 # Zone name -> covered_from of the zones kept. A zone once kept stays kept from the same
 # instant, so a process remembers it and asks the database only about other zones.
 _kept_zones: dict[str, datetime] = {}
