@@ -304,13 +304,28 @@ def helpline_page(
 
 
 def partner_page(
-    query: DashboardQuery, partner: Partner, *, now: datetime, options: TableOptions
+    query: DashboardQuery,
+    partner: Partner,
+    *,
+    now: datetime,
+    options: TableOptions,
+    with_health: bool = True,
 ) -> dict[str, Any]:
-    """One partner's performance, its countries and its integration health (16 queries)."""
+    """One partner's performance, its countries and (for staff) its integration health
+    (16 queries; 7 without the health, which partner users read on a page of its own)."""
     context = performance(query, now=now, options=options)
     context["countries"] = breakdown(
         "countries", country_rows(query.event_filter(), query.tz), options, default="-displays"
     )
+    context["partner"] = partner
+    if with_health:
+        context |= integration_health(query, partner, now=now)
+    return context
+
+
+def integration_health(query: DashboardQuery, partner: Partner, *, now: datetime) -> dict[str, Any]:
+    """The partner's last event, its live and test traffic of the last 48 hours and of the
+    period, its refused events, paired services and keys (9 queries)."""
     since = floor_hour(now - timedelta(hours=47))
     hours = [
         (slot.hour, slot.live_events, slot.test_events)
@@ -320,8 +335,7 @@ def partner_page(
         bool(row.is_test): row.metrics
         for row in metric_rows(query.event_filter(include_test=True), [Dimension.TRAFFIC], query.tz)
     }
-    context |= {
-        "partner": partner,
+    return {
         "last_received": last_event_received(partner.pk),
         "traffic_chart": charts.traffic_chart(hours),
         "traffic_hours": hours,
@@ -331,7 +345,6 @@ def partner_page(
         "refusals": refusals_by_code(partner_id=partner.pk, since=since),
         "paired": paired_displays(query, partner),
     }
-    return context
 
 
 def paired_displays(query: DashboardQuery, partner: Partner) -> PairedDisplays:

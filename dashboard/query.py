@@ -199,7 +199,8 @@ class DashboardQuery:
     def link(self, view_name: str, *args: Any, **overrides: str) -> str:
         """The URL of a dashboard page or export that keeps this whole state (`overrides`
         replace or, when empty, drop a parameter)."""
-        carried = _PATH_CARRIES.get(view_name)
+        # A partner user's pages take the partner from the membership, never from the URL.
+        carried = "partner" if view_name.startswith("partner:") else _PATH_CARRIES.get(view_name)
         params = self.params(with_partner=carried != "partner", with_helpline=carried != "helpline")
         for name, value in overrides.items():
             if value:
@@ -278,23 +279,25 @@ def parse_query(
     choices: FilterChoices | None = None,
     max_days: int | None = MAX_PAGE_DAYS,
     default_preset: str = DEFAULT_PRESET,
+    default_tz: str = "UTC",
 ) -> ParsedQuery:
     """The state a URL asks for. Each parameter is read on its own: an invalid one is
-    reported in words and replaced by its default, the valid ones are kept."""
+    reported in words and replaced by its default, the valid ones are kept. `default_tz`
+    must be a valid zone (a partner's billing time zone is validated where it is set)."""
     choices = choices or FilterChoices()
     problems: list[str] = []
 
     def text(name: str) -> str:
         return str(data.get(name) or "").strip()
 
-    tz_name = text("tz") or "UTC"
+    tz_name = text("tz") or default_tz
     try:
         tz = ZoneInfo(tz_name) if tz_name in zoneinfo.available_timezones() else None
     except ValueError:
         tz = None
     if tz is None:
-        problems.append(f"“{tz_name}” is not a time zone we know: UTC is used instead.")
-        tz = ZoneInfo("UTC")
+        problems.append(f"“{tz_name}” is not a time zone we know: {default_tz} is used instead.")
+        tz = ZoneInfo(default_tz)
     today = now.astimezone(tz).date()
     default_label = Preset.LABELS[default_preset].lower()
 

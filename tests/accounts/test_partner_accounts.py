@@ -82,8 +82,8 @@ def test_a_user_created_by_the_command_sets_a_password_signs_in_and_lands_on_its
     page = client.get("/partner/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "<h2>Acme Chat</h2>" in html
-    assert "analytics" in html
+    assert "<h1>Analytics</h1>" in html
+    assert '<span id="signed-in-as">pat, Acme Chat</span>' in html
     assert 'action="/account/sign-out/"' in html
     assert "<script>" not in html and "style=" not in html
 
