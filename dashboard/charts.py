@@ -1,4 +1,5 @@
-"""Chart geometry for the server-rendered SVG charts (templates/dashboard/_chart.svg.html).
+"""Chart geometry for the server-rendered SVG charts (drawn by dashboard/chart_html.py and
+templates/dashboard/_report_chart.svg.html).
 
 Charts are computed here as plain numbers and rendered by a template: no JavaScript, no
 inline style, so they work offline and under the strict Content-Security-Policy. Values
@@ -364,7 +365,10 @@ def _float(value: object) -> float | None:
 
 
 def _int(value: int) -> str:
-    return number_format(value, force_grouping=True)
+    """A count grouped by thousands as the dashboard's language (en-us) writes it: what
+    `number_format(value, force_grouping=True)` gives, at a tenth of its cost (a 7-day
+    chart labels hundreds of columns)."""
+    return f"{value:,}"
 
 
 def _day(value: date | None) -> str:

@@ -1,10 +1,13 @@
 """How figures read on the dashboard: grouped integers, percentages, signed changes."""
 
 from decimal import Decimal
-from typing import Any
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.safestring import SafeString
+
+from dashboard.chart_html import render_chart
+from dashboard.charts import Chart
 
 register = template.Library()
 
@@ -57,11 +60,6 @@ def paint(css_class: str) -> str:
 
 
 @register.filter
-def plot_x(value: float, chart: Any) -> str:
-    """An x of the chart's geometry as a percentage of the plot (see dashboard.charts)."""
-    return f"{chart.plot_percent(value):g}"
-
-
-@register.filter
-def plot_width(value: float, chart: Any) -> str:
-    return f"{chart.width_percent(value):g}"
+def chart_svg(chart: Chart) -> SafeString:
+    """A chart in the dashboard's responsive drawing (dashboard/chart_html.py)."""
+    return render_chart(chart)

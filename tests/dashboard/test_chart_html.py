@@ -1,0 +1,61 @@
+"""The dashboard's chart markup, written out in Python (dashboard/chart_html.py)."""
+
+from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
+
+from django.test import override_settings
+
+from dashboard.chart_html import render_chart
+from dashboard.charts import hourly_chart
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _hours(counts: list[int]) -> list[tuple[datetime, int]]:
+    start = datetime(2026, 3, 29, 0, tzinfo=UTC)
+    return [(start + timedelta(hours=n), clicks) for n, clicks in enumerate(counts)]
+
+
+def test_a_chart_is_well_formed_markup_with_every_value_and_its_text_escaped() -> None:
+    chart = hourly_chart(
+        _hours([3, 0, 12, 1500]), 10, label='Line <"A"> & co: clicks', partial_last=True
+    )
+    html = render_chart(chart)
+    figure = ElementTree.fromstring(html)  # raises on an unescaped <, & or "
+    plot = figure.findall(f".//{SVG}svg")[0]
+    assert plot.get("aria-label") == 'Line <"A"> & co: clicks'
+    bars = [rect for rect in plot.iter(f"{SVG}rect") if rect.get("class") != "hover"]
+    assert [bar.get("class") for bar in bars] == [
+        "bar-clicks",
+        "bar-clicks",
+        "bar-over",
+        "bar-over bar-so-far",
+    ]
+    titles = [title.text for title in plot.iter(f"{SVG}title")]
+    assert titles == [
+        "2026-03-29 00:00: 3 clicks",
+        "2026-03-29 01:00: 0 clicks",
+        "2026-03-29 02:00: 12 clicks (capacity 10, over)",
+        "2026-03-29 03:00 (so far): 1,500 clicks (capacity 10, over)",
+    ]
+    threshold = plot.find(f"{SVG}line[@class='threshold']")
+    assert chart.threshold is not None and threshold is not None
+    assert threshold.get("y1") == str(chart.threshold.position)
+    legend = ["".join(item.itertext()) for item in figure.iter("li")]
+    assert legend == [
+        "Clicks per hour",
+        "Hourly capacity (10/h)",
+        "Over capacity",
+        "This hour so far",
+    ]
+
+
+@override_settings(LANGUAGE_CODE="de", USE_THOUSAND_SEPARATOR=True)
+def test_coordinates_are_never_localised() -> None:
+    chart = hourly_chart(_hours([1, 7, 2]), None, label="clicks")
+    html = str(render_chart(chart))
+    rect = chart.bars[0]
+    assert f'y="{rect.y}"' in html and f'height="{rect.height}"' in html
+    for attribute in ('y="', 'height="', 'x="', 'width="'):
+        for value in html.split(attribute)[1:]:
+            assert "," not in value.split('"')[0], value.split('"')[0]
