@@ -1,16 +1,23 @@
 """Partner users' passwords: the one-time link that sets one, "forgot your password?", and
 signing out. Staff passwords are set by an administrator, never through these pages."""
 
+import math
+import unicodedata
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import site as admin_site
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse_lazy
+from django.utils.crypto import salted_hmac
 
 from accounts.forms import PartnerPasswordResetForm
+from accounts.lockout import pseudonymous_client_ip
 from accounts.partners import membership_of, password_tokens
+from api.ratelimit import hit
 
 
 class _AdminLook:
@@ -50,7 +57,14 @@ class SetPasswordView(_AdminLook, auth_views.PasswordResetConfirmView):
 
 class ForgotPasswordView(_AdminLook, auth_views.PasswordResetView):
     """Mails a set-password link to a partner user who gives their address; answers the
-    same page whether or not the address belongs to anyone."""
+    same page whether or not the address belongs to anyone.
+
+    Each request sends email, so each is counted: FORGOT_PASSWORD_RATE_LIMIT per client
+    (its address as the nearest trusted proxy saw it) and as many per address asked about,
+    both kept as keyed hashes only. Over either, a page (429, Retry-After) asks to try later;
+    both are counted before the address is looked up, so the answer says nothing about
+    whether an account has it.
+    """
 
     form_class = PartnerPasswordResetForm
     token_generator = password_tokens
@@ -59,6 +73,30 @@ class ForgotPasswordView(_AdminLook, auth_views.PasswordResetView):
     subject_template_name = "accounts/password_link_subject.txt"
     success_url = reverse_lazy("accounts:forgot_password_sent")
     title = "Forgot your password?"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        rate = settings.FORGOT_PASSWORD_RATE_LIMIT
+        verdicts = [hit("forgot-password-client", pseudonymous_client_ip(request), rate)]
+        email = str(request.POST.get("email", "")).strip()
+        if email:
+            folded = unicodedata.normalize("NFKC", email).casefold()
+            digest = salted_hmac(
+                "accounts.forgot_password.email", folded, algorithm="sha256"
+            ).hexdigest()
+            verdicts.append(hit("forgot-password-email", digest, rate))
+        refused = [verdict for verdict in verdicts if not verdict.allowed]
+        if refused:
+            wait = max(refused, key=lambda verdict: verdict.wait)
+            context = admin_site.each_context(request) | {
+                "title": "Try again later",
+                "minutes": math.ceil(wait.wait / 60),
+                "is_nav_sidebar_enabled": False,
+            }
+            response = render(request, "accounts/forgot_password_limited.html", context, status=429)
+            response["Retry-After"] = wait.retry_after
+            return response
+        answer: HttpResponse = super().post(request, *args, **kwargs)
+        return answer
 
 
 class ForgotPasswordSentView(_AdminLook, auth_views.PasswordResetDoneView):

@@ -204,6 +204,9 @@ STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=not DEBUG)
 PARTNER_REQUIRE_2FA = env.bool("PARTNER_REQUIRE_2FA", default=False)
 # Partner users' one-time links to set a password (Django's password reset tokens).
 PASSWORD_RESET_TIMEOUT = 72 * 60 * 60
+# "Forgot your password?" sends email: at most this many requests per client, and as many
+# per address asked about (whether or not it is anyone's). Over it: a page asking to try later.
+FORGOT_PASSWORD_RATE_LIMIT = env.str("FORGOT_PASSWORD_RATE_LIMIT", default="5/h")
 # This site's address as its users reach it: the links `create_partner_user` prints.
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 OTP_TOTP_ISSUER = "Throughline Events"
@@ -316,6 +319,10 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"partner": "The partner API, as an API key"},
     "DEFAULT_SCOPES": ["partner"],
 }
+# Requests to `POST /oauth/token` per client (its address as the nearest trusted proxy saw
+# it): a wrong secret costs a password-strength hash, so guessing must not buy CPU. Over it:
+# 429 with Retry-After. Tokens last an hour, so a partner's servers ask a few times an hour.
+OAUTH_TOKEN_RATE_LIMIT = env.str("OAUTH_TOKEN_RATE_LIMIT", default="10/m")
 
 # Event ingest rules (docs/product.md §3.1).
 EVENTS_RATE_LIMIT = env.str("EVENTS_RATE_LIMIT", default="100/s")  # per API key

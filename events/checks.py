@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from events.throttling import parse_rate
+from api.ratelimit import parse_rate
 
+# Rate limits (api/ratelimit.py): N/s, N/m, N/h or N/d.
+_RATES = ("EVENTS_RATE_LIMIT", "OAUTH_TOKEN_RATE_LIMIT", "FORGOT_PASSWORD_RATE_LIMIT")
 # Settings that count something: each must be at least this.
 _AT_LEAST = {
     "EVENTS_LATE_ARRIVAL_DAYS": 1,
@@ -36,21 +38,23 @@ _AT_LEAST = {
 @register(Tags.compatibility)
 def check_product_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    try:
-        limit, _ = parse_rate(settings.EVENTS_RATE_LIMIT)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        errors.append(
-            Error(
-                f"EVENTS_RATE_LIMIT is {settings.EVENTS_RATE_LIMIT!r}.",
-                hint="A count of requests per key, then /s, /m, /h or /d: for example 100/s.",
-                id="throughline.E001",
+    for name in _RATES:
+        rate = getattr(settings, name)
+        try:
+            limit, _ = parse_rate(rate)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            errors.append(
+                Error(
+                    f"{name} is {rate!r}.",
+                    hint="A count of requests, then /s, /m, /h or /d: for example 100/s.",
+                    id="throughline.E001",
+                )
             )
-        )
-    else:
+            continue
         if limit < 1:
             errors.append(
                 Error(
-                    f"EVENTS_RATE_LIMIT is {settings.EVENTS_RATE_LIMIT!r}: no request would pass.",
+                    f"{name} is {rate!r}: no request would pass.",
                     hint="At least 1 request per period.",
                     id="throughline.E001",
                 )

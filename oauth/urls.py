@@ -1,10 +1,12 @@
 from django.urls import path
-from oauth2_provider.views import TokenView
+
+from oauth.views import RateLimitedTokenView
 
 app_name = "oauth"
 
 # Only the token endpoint: no authorization, revocation or introspection endpoints, which
-# client credentials do not need (staff revoke in the admin).
+# client credentials do not need (staff revoke in the admin, partners on their keys page).
+# Rate limited per client (oauth/views.py).
 urlpatterns = [
-    path("token", TokenView.as_view(), name="token"),
+    path("token", RateLimitedTokenView.as_view(), name="token"),
 ]

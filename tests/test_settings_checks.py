@@ -17,20 +17,25 @@ def test_the_shipped_settings_pass() -> None:
     assert check_product_settings(None) == []
 
 
+RATES = ["EVENTS_RATE_LIMIT", "OAUTH_TOKEN_RATE_LIMIT", "FORGOT_PASSWORD_RATE_LIMIT"]
+
+
+@pytest.mark.parametrize("name", RATES)
 @pytest.mark.parametrize("rate", ["lots", "100", "100/x", "/s", "1.5/s"])
-def test_an_unreadable_rate_limit_is_named(rate: str) -> None:
-    with override_settings(EVENTS_RATE_LIMIT=rate):
+def test_an_unreadable_rate_limit_is_named(name: str, rate: str) -> None:
+    with override_settings(**{name: rate}):
         assert check_product_settings(None) == [
             Error(
-                f"EVENTS_RATE_LIMIT is {rate!r}.",
-                hint="A count of requests per key, then /s, /m, /h or /d: for example 100/s.",
+                f"{name} is {rate!r}.",
+                hint="A count of requests, then /s, /m, /h or /d: for example 100/s.",
                 id="throughline.E001",
             )
         ]
 
 
-def test_a_rate_limit_letting_nothing_through_is_refused() -> None:
-    with override_settings(EVENTS_RATE_LIMIT="0/s"):
+@pytest.mark.parametrize("name", RATES)
+def test_a_rate_limit_letting_nothing_through_is_refused(name: str) -> None:
+    with override_settings(**{name: "0/s"}):
         assert ids(check_product_settings(None)) == ["throughline.E001"]
 
 
