@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import partner_views
+from accounts import partner_integration, partner_keys, partner_views
 
 app_name = "partner"
 
@@ -12,4 +12,21 @@ urlpatterns = [
     path("report.pdf", partner_views.report_pdf, name="report_pdf"),
     path("export/report.csv", partner_views.export_report, name="export_report"),
     path("export/events.csv", partner_views.export_events, name="export_events"),
+]
+
+# Integration health and the keys page (accounts/partner_integration.py, partner_keys.py).
+urlpatterns += [
+    path("integration/", partner_integration.integration, name="integration"),
+    path(
+        "integration/test/",
+        partner_integration.integration,
+        {"test_only": True},
+        name="integration_test",
+    ),
+    path("keys/", partner_keys.keys, name="keys"),
+    path("keys/issue/", partner_keys.issue, name="key_issue"),
+    path("keys/<str:prefix>/name/", partner_keys.rename, name="key_rename"),
+    path("keys/<str:prefix>/revoke/", partner_keys.revoke_key, name="key_revoke"),
+    path("keys/clients/new/", partner_keys.new_client, name="client_new"),
+    path("keys/clients/<str:label>/revoke/", partner_keys.revoke_client, name="client_revoke"),
 ]

@@ -55,6 +55,119 @@ MESSAGES = {
 }
 
 
+class RefusalHelp(NamedTuple):
+    meaning: str
+    fix: str
+
+
+# What each code a refused event is counted under means, and how the integrating engineer
+# fixes it: the partner's integration health page shows these beside its refusal counts
+# (docs/product.md §3.1). The codes are those the ingest answers with: a field's code for
+# a validation error (the first field's), else the error's own code.
+REFUSAL_HELP: dict[str, RefusalHelp] = {
+    "required": RefusalHelp(
+        "A field of the event is missing.",
+        "Send helpline_id, session_id and timestamp on every event, and contact_method on "
+        "clicks; in a batch, each event's type too.",
+    ),
+    "null": RefusalHelp(
+        "A field was sent as null.",
+        "Send a value, or leave the event out until you have one.",
+    ),
+    "blank": RefusalHelp("A field was sent as an empty string.", "Send a non-empty value."),
+    "wrong_type": RefusalHelp(
+        "A field is not a string (a number, a list, an object).",
+        "Send every field as a JSON string, the timestamp as ISO 8601 text.",
+    ),
+    "null_characters_not_allowed": RefusalHelp(
+        "A field holds a NUL character (\\u0000).",
+        "Strip NUL characters from the values you send.",
+    ),
+    "surrogate_characters_not_allowed": RefusalHelp(
+        "A field holds a lone UTF-16 surrogate, which is not text.",
+        "Send valid Unicode text; check how your client escapes strings into JSON.",
+    ),
+    "invalid": RefusalHelp(
+        "A value cannot be read: a timestamp that is not ISO 8601, or a batch item that is "
+        "not a JSON object.",
+        "Send timestamps such as 2026-11-22T14:05:00Z and each batch item as an object.",
+    ),
+    "timezone_required": RefusalHelp(
+        "The timestamp has no UTC offset, so the instant it names is unknown.",
+        "End every timestamp with Z or an offset such as +01:00.",
+    ),
+    "in_future": RefusalHelp(
+        "The timestamp is more than 5 minutes ahead of the server's clock.",
+        "Synchronise the sending machine's clock (NTP), and send when the event happened.",
+    ),
+    "too_old": RefusalHelp(
+        "The timestamp is older than the late-arrival window (7 days by default).",
+        "Send events within days; a queue replayed after a long outage loses older events.",
+    ),
+    "unknown_helpline": RefusalHelp(
+        "No helpline in the directory has this helpline_id.",
+        "Send the id exactly as GET /v1/helplines gives it; do not build or shorten ids.",
+    ),
+    "looks_like_pii": RefusalHelp(
+        "The session_id looks like personal data: an email address, a phone number, an IP "
+        "address or a card number.",
+        "Send an opaque id (a UUID, a hash, a random token) and never a user's details.",
+    ),
+    "max_length": RefusalHelp(
+        "The session_id is longer than 128 characters, or a batch holds more than 1,000 events.",
+        "Send a shorter opaque id; split larger batches.",
+    ),
+    "invalid_characters": RefusalHelp(
+        "The session_id holds characters other than A-Z a-z 0-9 . _ : -.",
+        "Use a UUID, a hex or base64url hash, or a prefixed random token.",
+    ),
+    "unknown_field": RefusalHelp(
+        "The event has a field the API does not take (contact_method on a display counts).",
+        "Send only the documented fields: an extra field is where personal data leaks in.",
+    ),
+    "invalid_choice": RefusalHelp(
+        "contact_method, or a batch item's type, is not one of the accepted values.",
+        "contact_method: phone, sms, online_chat, website, tty, whatsapp or reporting_form; "
+        "type: helpline_display or helpline_click.",
+    ),
+    "empty": RefusalHelp("A batch with no events.", "Send 1 to 1,000 events per batch."),
+    "not_a_list": RefusalHelp(
+        "A batch whose events field is not a list.", 'Send {"events": [...]}.'
+    ),
+    "parse_error": RefusalHelp(
+        "The body is not valid JSON (or not UTF-8, nested too deep, a number out of range, "
+        "or gzip that does not decompress).",
+        "Serialise with a JSON library, in UTF-8, without a byte order mark.",
+    ),
+    "duplicate_key": RefusalHelp(
+        "A JSON object holds the same key twice.", "Send each field once per object."
+    ),
+    "request_too_large": RefusalHelp(
+        "The body is over 16 KB for one event, or over 1 MB for a batch (decompressed).",
+        "Send smaller batches.",
+    ),
+    "unsupported_media_type": RefusalHelp(
+        "The body is not sent as application/json, or with a Content-Encoding other than gzip.",
+        "Send Content-Type: application/json, and gzip or no Content-Encoding.",
+    ),
+    "throttled": RefusalHelp(
+        "The key sent more requests than its rate limit (100 per second by default).",
+        "Slow down, wait for Retry-After, and use POST /v1/events/batch for volume.",
+    ),
+    "method_not_allowed": RefusalHelp(
+        "The endpoint was called with a method other than POST.", "Send events with POST."
+    ),
+    "not_found": RefusalHelp("No such endpoint.", "Check the path against /v1/docs/."),
+}
+
+
+def refusal_help(code: str) -> RefusalHelp:
+    """The meaning and fix of `code`; a neutral line for a code not (yet) described."""
+    return REFUSAL_HELP.get(
+        code, RefusalHelp(f"Refused with the code {code}.", "See the API documentation.")
+    )
+
+
 class FieldRefused(Exception):
     """One field's errors, raised inside a field's check and collected per field."""
 

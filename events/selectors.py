@@ -15,6 +15,7 @@ from django.utils.timezone import now
 
 from events.metrics import EventFilter
 from events.models import Event, KeyDay, RefusedEventCount
+from events.timestamps import as_utc, floor_hour
 from helplines.models import KeyStatus, Partner, PartnerAPIKey
 
 # Every change of UTC offset in the tz database is more than this apart from the next, so
@@ -48,6 +49,19 @@ def refusals_by_code(*, partner_id: int, since: datetime) -> list[tuple[str, int
         .order_by("-total", "code")
         .values_list("code", "total")
     )
+
+
+def refusals_by_hour(*, partner_id: int, since: datetime) -> list[tuple[datetime, str, int]]:
+    """The partner's refused events since `since`: (UTC hour, code, count), newest hour
+    first, then the most frequent code (one query, on the counters only)."""
+    return [
+        (as_utc(hour), code, count)
+        for hour, code, count in RefusedEventCount.objects.filter(
+            partner_id=partner_id, hour__gte=since
+        )
+        .order_by("-hour", "-count", "code")
+        .values_list("hour", "code", "count")
+    ]
 
 
 def raw_events_csv(
@@ -249,16 +263,33 @@ class KeyUsage:
     last_used: datetime | None  # when the server last stored an event sent with it
     events: int
 
+    @property
+    def last_used_hour(self) -> datetime | None:
+        """The clock hour of the last use: what the partner's own pages show."""
+        return floor_hour(self.last_used) if self.last_used else None
 
-def key_usage(partner_id: int) -> list[KeyUsage]:
-    """A partner's keys with their last use, newest key first (two queries)."""
-    used: dict[str, dict[str, Any]] = {
-        record["api_key_prefix"]: dict(record)
+
+@dataclass(frozen=True, slots=True)
+class SenderUse:
+    last: datetime  # when the server last stored an event sent with it
+    events: int
+
+
+def usage_by_sender(partner_id: int) -> dict[str, SenderUse]:
+    """Events stored per key prefix or OAuth client label of a partner, and the last time
+    one was, from the KeyDay aggregate (one query, never the raw events)."""
+    return {
+        record["api_key_prefix"]: SenderUse(last=record["last"], events=int(record["events"]))
         for record in KeyDay.objects.filter(partner_id=partner_id)
         .values("api_key_prefix")
         .annotate(last=Max("last_received_at"), events=Sum("events"))
         .order_by()
     }
+
+
+def key_usage(partner_id: int) -> list[KeyUsage]:
+    """A partner's keys with their last use, newest key first (two queries)."""
+    used = usage_by_sender(partner_id)
     keys = PartnerAPIKey.objects.filter(partner_id=partner_id).order_by("-created")
     checked_at = now()
     return [
@@ -269,8 +300,8 @@ def key_usage(partner_id: int) -> list[KeyUsage]:
             status=key.status(checked_at),
             created=key.created,
             expiry_date=key.expiry_date,
-            last_used=used.get(key.prefix, {}).get("last"),
-            events=int(used.get(key.prefix, {}).get("events") or 0),
+            last_used=used[key.prefix].last if key.prefix in used else None,
+            events=used[key.prefix].events if key.prefix in used else 0,
         )
         for key in keys
     ]
