@@ -78,6 +78,7 @@ AGGREGATE_TABLES = (
     "events_daycount",
     "events_daysessioncount",
     "events_keyday",
+    "events_paireddisplayday",
 )
 # Session ids of the extra day's events start here, far from the bulk load's.
 EXTRA_SESSIONS = 1 << 40
@@ -422,7 +423,12 @@ def storage(url: str) -> list[tuple[str, int, int]]:
     with psycopg.connect(url) as conn:
         for table in (EVENTS_TABLE, *AGGREGATE_TABLES):
             (rows,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
-            (total,) = conn.execute("SELECT pg_total_relation_size(%s)", [table]).fetchone() or (0,)
+            # Every partition of a partitioned table (the parent itself holds no rows).
+            (total,) = conn.execute(
+                "SELECT COALESCE((SELECT SUM(pg_total_relation_size(relid)) "
+                "FROM pg_partition_tree(%s::regclass)), pg_total_relation_size(%s::regclass))",
+                [table, table],
+            ).fetchone() or (0,)
             sizes.append((table, int(rows), int(total)))
     return sizes
 
@@ -459,6 +465,7 @@ class Size:
     cast: Cast | None = None
     now: datetime | None = None
     extra: int = 0
+    written: int = 0  # rows the events table should hold, when not n + extra (--reuse)
     load_seconds: float = 0.0
     counted: int = 0
     builds: dict[str, Build] = field(default_factory=dict)
@@ -711,7 +718,7 @@ def checks(size: Size) -> list[tuple[str, bool]]:
     cast, now = size.cast, size.now
     utc = ZoneInfo("UTC")
     results: list[tuple[str, bool]] = []
-    expected = size.n + size.extra
+    expected = size.written or size.n + size.extra
     results.append(
         (f"rows stored = rows written ({size.counted:,} = {expected:,})", size.counted == expected)
     )
@@ -1033,6 +1040,14 @@ def report(
         "|---|---:|---:|---:|---:|---:|",
     ]
     for size in sizes:
+        if "rebuild" not in size.builds:  # --reuse: built by an earlier run
+            extra = size.builds["extra"]
+            lines.append(
+                f"| {size.label} | built by an earlier run (`--reuse`) | — | — | "
+                f"{size.extra:,} | {extra.seconds:,.2f} s ({extra.events:,} events, "
+                f"{extra.windows:,} windows) |"
+            )
+            continue
         rebuild, first, extra = (size.builds[k] for k in ("rebuild", "first", "extra"))
         lines.append(
             f"| {size.label} | {size.load_seconds:,.1f} s | {rebuild.seconds:,.1f} s "
@@ -1050,6 +1065,8 @@ def report(
     ]
     for size in sizes:
         for key, title in (("rebuild", "rebuild()"), ("extra", "roll_up() of the extra day")):
+            if key not in size.builds:
+                continue
             build = size.builds[key]
             top = "; ".join(f"{what} {s:,.1f} s x{n}" for what, n, s in build.statements[:8])
             phases = ""
@@ -1109,6 +1126,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="comma-separated event counts, one database each (100000,10000000); the "
         "smallest and the largest are compared",
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the databases an earlier --keep run built, when they hold the size's "
+        "events (no rebuild; the schema is migrated)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timed rounds after warm-up (3)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated events (1)")
     parser.add_argument(
@@ -1134,6 +1157,80 @@ def working_tree_note() -> str:
     if not changed:
         return ""
     return f" (working tree differs in: {', '.join(changed)})"
+
+
+def adopt(size: Size, seed: int) -> bool:
+    """`--reuse`: time a database that an earlier run built and kept (`--keep`) as it is,
+    when it holds this size's events; False when it does not (it is then built anew).
+
+    The schema is migrated (a new index applies), the partners, keys and helplines are read
+    back, a new live key is issued for the stats API (a raw key is shown only once), and one
+    more day of traffic is rolled up as in a full run. The whole-range `rebuild()` is not
+    run again: the section of the run that built the database has it.
+    """
+    import psycopg
+    from django.core.management import call_command
+
+    from events.rollup import roll_up
+    from helplines.models import Helpline, Partner, PartnerAPIKey
+    from helplines.services import issue_key
+
+    try:
+        with psycopg.connect(size.url, autocommit=True) as conn:
+            row = conn.execute("SELECT COUNT(*) FROM events_event").fetchone()
+    except psycopg.Error:
+        return False
+    if row is None or not size.n <= row[0] < size.n * 1.2:
+        return False
+    print(f"[{size.label}] reusing {size.database} ({row[0]:,} events)", flush=True)
+    size.written = row[0] + size.n // DAYS_OF_DATA
+    use_database(size)
+    call_command("migrate", interactive=False, verbosity=0)
+    # In the order they were created: the largest partner first.
+    partners = list(Partner.objects.filter(name__in=[name for name, _ in PARTNERS]).order_by("pk"))
+    keys: dict[tuple[int, bool], str] = {}
+    for key in PartnerAPIKey.objects.order_by("pk"):
+        keys.setdefault((key.partner_id, key.is_test), key.prefix)
+    helplines: dict[str, list[int]] = {}
+    for helpline in Helpline.objects.filter(public_id__startswith="bench-").order_by("pk"):
+        helplines.setdefault(helpline.country_code, []).append(helpline.pk)
+    priority = list(
+        Helpline.objects.filter(public_id__startswith="bench-", is_priority=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    _key, raw = issue_key(partner=partners[0], name=f"bench reuse {seed}", is_test=False)
+    size.cast = Cast(
+        [(p.pk, keys[(p.pk, False)], keys[(p.pk, True)]) for p in partners],
+        helplines,
+        priority,
+        slug=partners[0].slug,
+        live_key=raw,
+    )
+    now = size.now = datetime.now(UTC)
+    size.extra = size.n // DAYS_OF_DATA
+    yesterday = now - timedelta(days=1)
+    extra = generate_events(
+        size.cast,
+        size.extra,
+        origin=yesterday.replace(hour=0, minute=0, second=0, microsecond=0),
+        since=yesterday - timedelta(minutes=5),
+        until=now - timedelta(minutes=5),
+        seed=seed + int(now.timestamp()),
+        first_session=EXTRA_SESSIONS * 2 + int(now.timestamp()) * 1_000_000,
+    )
+    copy_events(size.url, extra, bulk=False)
+    report, seconds, statements = profiled(roll_up)
+    size.builds["extra"] = Build(
+        seconds, report.events, report.windows, report.months_closed, statements
+    )
+    print(f"[{size.label}]   extra day of {size.extra:,} events rolled up in {seconds:.2f} s")
+    vacuum_aggregates(size.url)
+    size.tables = storage(size.url)
+    size.counted = size.tables[0][1]
+    use_database(size)
+    size.calls = build_calls(size)
+    return True
 
 
 def prepare(size: Size, seed: int) -> None:
@@ -1219,6 +1316,9 @@ def main(argv: list[str]) -> int:
             "SECURE_SSL_REDIRECT": "false",
             "SESSION_COOKIE_SECURE": "false",
             "EVENTS_RATE_LIMIT": "100000000/s",
+            # The pages are timed, not the sign-in: the bench's staff user has no second
+            # factor (production requires one; docs/decisions.md).
+            "STAFF_REQUIRE_2FA": "false",
         }
     )
     import django
@@ -1235,7 +1335,8 @@ def main(argv: list[str]) -> int:
 
     try:
         for size in sizes:
-            prepare(size, args.seed)
+            if not (args.reuse and adopt(size, args.seed)):
+                prepare(size, args.seed)
         use_database(sizes[0])
         with connection.cursor() as cursor:
             cursor.execute(
