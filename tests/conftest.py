@@ -15,6 +15,8 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
 
 from events.metrics import forget_kept_zones
@@ -181,7 +183,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @pytest.fixture
-def browser_page(live_server: Any, settings: Any) -> Iterator[Any]:
+def browser_page(live_server: LiveServer, settings: Settings) -> Iterator[Any]:
     """A Chromium page (Debian's) on the live server, collecting console errors in
     `page.console_errors` and CSP violations in `window.__cspViolations`."""
     sync_api = pytest.importorskip("playwright.sync_api")

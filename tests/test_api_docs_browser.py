@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from pytest_django.live_server_helper import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +22,7 @@ OPERATIONS = {
 
 @pytest.mark.django_db(transaction=True)
 def test_docs_list_every_operation_with_no_console_error_or_csp_violation(
-    browser_page: Any, live_server: Any
+    browser_page: Any, live_server: LiveServer
 ) -> None:
     page = browser_page
     response = page.goto(f"{live_server.url}/v1/docs/")

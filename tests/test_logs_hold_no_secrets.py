@@ -7,7 +7,6 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import time_machine
@@ -18,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from helplines.models import Helpline, Partner
@@ -78,7 +78,7 @@ def captured() -> Iterator[Everything]:
 
 
 def test_no_log_line_holds_a_secret(
-    db: None, captured: Everything, helpline: Helpline, settings: Any
+    db: None, captured: Everything, helpline: Helpline, settings: Settings
 ) -> None:
     settings.STAFF_REQUIRE_2FA = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

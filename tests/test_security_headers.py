@@ -1,13 +1,12 @@
 """Every page and answer carries the security headers: Permissions-Policy, Referrer-Policy,
 Cross-Origin-Opener-Policy, and a Content-Security-Policy on the HTML pages."""
 
-from typing import Any
-
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django import Settings
 
 
 @pytest.mark.parametrize(
@@ -43,7 +42,7 @@ def test_every_answer_carries_the_security_headers(
 
 @pytest.mark.parametrize("page", ["/account/2fa/enrol/", "/account/2fa/verify/", "locked"])
 def test_the_sign_in_pages_carry_the_headers_when_rendered(
-    client: Client, db: None, settings: Any, page: str
+    client: Client, db: None, settings: Settings, page: str
 ) -> None:
     settings.STAFF_REQUIRE_2FA = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

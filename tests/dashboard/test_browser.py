@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
+from pytest_django.live_server_helper import LiveServer
 
 from events.models import ContactMethod, EventType
 from events.services import NewEvent, record_events
@@ -134,7 +135,7 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_staff_use_the_dashboard_and_exports_in_a_browser(
-    browser_page: Any, live_server: Any, rolled_up: Callable[[], None]
+    browser_page: Any, live_server: LiveServer, rolled_up: Callable[[], None]
 ) -> None:
     page = browser_page
     now = timezone.now()
@@ -238,7 +239,7 @@ def state_of(url: str) -> dict[str, list[str]]:
 
 
 def test_the_filter_state_survives_every_way_through_the_dashboard(
-    browser_page: Any, live_server: Any, rolled_up: Callable[[], None]
+    browser_page: Any, live_server: LiveServer, rolled_up: Callable[[], None]
 ) -> None:
     page = browser_page
     demo_traffic(timezone.now())
@@ -293,7 +294,7 @@ def test_the_filter_state_survives_every_way_through_the_dashboard(
 
 
 def test_typed_dates_and_invalid_parameters_in_a_browser(
-    browser_page: Any, live_server: Any, rolled_up: Callable[[], None]
+    browser_page: Any, live_server: LiveServer, rolled_up: Callable[[], None]
 ) -> None:
     page = browser_page
     User.objects.create_superuser("manager", "manager@example.org", "manager-pass-123")
@@ -340,7 +341,11 @@ Array.from(document.querySelectorAll("svg.chart-plot")).flatMap((svg) => {
 
 @pytest.mark.parametrize("width,height", [(1440, 900), (390, 844)])
 def test_pages_fit_the_screen_and_their_charts_stay_readable(
-    browser_page: Any, live_server: Any, rolled_up: Callable[[], None], width: int, height: int
+    browser_page: Any,
+    live_server: LiveServer,
+    rolled_up: Callable[[], None],
+    width: int,
+    height: int,
 ) -> None:
     page = browser_page
     demo_traffic(timezone.now())
@@ -376,7 +381,7 @@ def test_pages_fit_the_screen_and_their_charts_stay_readable(
 
 
 def test_staff_outside_the_analysts_group_see_who_grants_access(
-    browser_page: Any, live_server: Any
+    browser_page: Any, live_server: LiveServer
 ) -> None:
     page = browser_page
     User.objects.create_user("intern", password="intern-pass-123", is_staff=True)

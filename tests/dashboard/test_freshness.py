@@ -2,10 +2,12 @@
 
 from datetime import UTC, datetime
 
+from django.test import Client
+
 from events.models import RollupState
 
 
-def test_the_dashboard_says_how_fresh_its_figures_are(staff_client):
+def test_the_dashboard_says_how_fresh_its_figures_are(staff_client: Client) -> None:
     client = staff_client
     response = client.get("/dashboard/")
     assert response.status_code == 200

@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
 
 from dashboard.templatetags.dashboard_format import EMPTY
 from helplines.models import Helpline, Partner
@@ -154,7 +155,7 @@ def test_pages_run_a_fixed_number_of_queries(
     send: Send,
     live_key: IssuedKey,
     helpline: Helpline,
-    django_assert_num_queries,
+    django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     def grow(n: int) -> None:
         for i in range(n):

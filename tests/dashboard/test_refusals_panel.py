@@ -4,9 +4,14 @@ import json
 import re
 
 from django.test import Client
+from rest_framework.test import APIClient
+
+from helplines.models import Helpline, Partner
 
 
-def test_partner_page_lists_refusals_by_code(staff_client: Client, client_live, partner, helpline):
+def test_partner_page_lists_refusals_by_code(
+    staff_client: Client, client_live: APIClient, partner: Partner, helpline: Helpline
+) -> None:
     def display(session_id: str, timestamp: str = "2026-11-22T00:00:00") -> None:
         body = {"helpline_id": helpline.public_id, "session_id": session_id, "timestamp": timestamp}
         client_live.post(
@@ -28,6 +33,6 @@ def test_partner_page_lists_refusals_by_code(staff_client: Client, client_live, 
     assert rows == [("looks_like_pii", "2"), ("timezone_required", "1")]
 
 
-def test_partner_page_says_when_nothing_was_refused(staff_client: Client, partner):
+def test_partner_page_says_when_nothing_was_refused(staff_client: Client, partner: Partner) -> None:
     html = staff_client.get(f"/dashboard/partners/{partner.slug}/").content.decode()
     assert "No event from this partner was refused." in html

@@ -14,6 +14,8 @@ from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
 from django.test import Client
 from django.utils import timezone
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
 
 from dashboard.templatetags.dashboard_format import num, percent
 from helplines.models import Helpline, LoadEpisode, Partner
@@ -242,7 +244,7 @@ def test_the_load_page_lists_the_episodes(staff_client: Client, helpline: Helpli
 
 
 def test_the_helpline_admin_page_lists_its_episodes(
-    helpline: Helpline, settings: Any, db: None
+    helpline: Helpline, settings: Settings, db: None
 ) -> None:
     admin = User.objects.create_superuser("root", "root@example.org", "root-pass-123")
     client = Client()
@@ -264,7 +266,7 @@ def test_the_helpline_admin_page_lists_its_episodes(
 
 @pytest.mark.browser
 def test_the_report_reads_on_a_phone_without_csp_violations(
-    browser_page: Any, live_server: Any, partner: Partner
+    browser_page: Any, live_server: LiveServer, partner: Partner
 ) -> None:
     User.objects.create_user("phone", password="phone-pass-123", is_staff=True).groups.add(
         __import__("tests.dashboard.conftest", fromlist=["x"]).analysts_group()

@@ -3,9 +3,9 @@ read from the database, the rate limit lets requests through uncounted, never a 
 
 import logging
 from datetime import datetime
-from typing import Any
 
 import pytest
+from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from events.models import Event
@@ -14,7 +14,7 @@ from tests.conftest import IssuedKey, free_port
 
 
 @pytest.fixture
-def redis_down(settings: Any) -> None:
+def redis_down(settings: Settings) -> None:
     # Nothing listens on this port: every connection is refused at once.
     settings.CACHES = {
         "default": {

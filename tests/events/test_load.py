@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from events.load import LoadReport, check_load
@@ -24,7 +25,7 @@ STAFF = ["duty@example.org", "safety@example.org"]
 
 
 @pytest.fixture(autouse=True)
-def alert_settings(settings: Any) -> None:
+def alert_settings(settings: Settings) -> None:
     settings.LOAD_ALERT_EMAILS = STAFF
     settings.LOAD_ALERT_THRESHOLD_PERCENT = 100
 
@@ -153,7 +154,7 @@ def test_going_over_again_within_the_hour_under_continues_the_same_episode(
 def test_the_threshold_is_a_share_of_the_capacity_and_reaching_it_is_not_over(
     line: Helpline,
     live_key: IssuedKey,
-    settings: Any,
+    settings: Settings,
     threshold: int,
     episodes: int,
 ) -> None:
@@ -189,7 +190,7 @@ def test_only_hours_the_rollup_has_passed_are_measured(line: Helpline, live_key:
 
 
 def test_without_recipients_the_episode_is_stored_and_the_alert_waits(
-    line: Helpline, live_key: IssuedKey, settings: Any
+    line: Helpline, live_key: IssuedKey, settings: Settings
 ) -> None:
     settings.LOAD_ALERT_EMAILS = []
     clicks(live_key.key, line, NOON + timedelta(minutes=50), 4)

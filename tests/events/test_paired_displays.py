@@ -4,11 +4,11 @@ partner and UTC day, the sessions that displayed one service of a pair without t
 import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from events.metrics import PairedDisplays, paired_display_rows, paired_display_totals
@@ -79,7 +79,7 @@ def test_the_window_is_a_setting(
     live_key: IssuedKey,
     helpline: Helpline,
     youth: Helpline,
-    settings: Any,
+    settings: Settings,
 ) -> None:
     settings.PAIRED_DISPLAY_WINDOW_MINUTES = 30
     send(live_key.key, helpline, "s1", T)

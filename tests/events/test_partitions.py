@@ -3,6 +3,7 @@ holding events, partitions created ahead and dropped by retention, and the Citus
 of every partner-owned table. SQLite keeps the plain table (the last test)."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -18,6 +19,8 @@ from events.partitions import (
 )
 from events.rollup import covered, roll_up
 from events.services import NewEvent, record_events
+from helplines.models import Helpline, Partner
+from tests.conftest import IssuedKey
 
 postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="partitioning is PostgreSQL's"
@@ -48,7 +51,7 @@ REFERENCE_WITH_PARTNER = {
 }
 
 
-def rows_of(table: str) -> list[tuple]:
+def rows_of(table: str) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {table} ORDER BY id")
         return cursor.fetchall()
@@ -63,7 +66,7 @@ def where(event_id: int) -> str:
     return table
 
 
-def display(helpline, session: str, moment: datetime) -> NewEvent:
+def display(helpline: Helpline, session: str, moment: datetime) -> NewEvent:
     return NewEvent(
         type=EventType.DISPLAY,
         helpline_pk=helpline.pk,
@@ -74,7 +77,9 @@ def display(helpline, session: str, moment: datetime) -> NewEvent:
 
 
 @postgresql
-def test_every_unique_key_of_a_partner_owned_table_holds_the_partner_and_no_id_is_identity(db):
+def test_every_unique_key_of_a_partner_owned_table_holds_the_partner_and_no_id_is_identity(
+    db: None,
+) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT t.relname, i.relname, array_agg(a.attname::text ORDER BY a.attname) "
@@ -108,7 +113,7 @@ def test_every_unique_key_of_a_partner_owned_table_holds_the_partner_and_no_id_i
 
 
 @postgresql
-def test_the_events_table_is_partitioned_by_month_with_a_default_partition(db):
+def test_the_events_table_is_partitioned_by_month_with_a_default_partition(db: None) -> None:
     assert is_partitioned()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -132,13 +137,15 @@ def test_the_events_table_is_partitioned_by_month_with_a_default_partition(db):
 
 
 @postgresql
-def test_a_retry_is_one_row_in_the_right_partition(db, partner, live_key, helpline):
+def test_a_retry_is_one_row_in_the_right_partition(
+    db: None, partner: Partner, live_key: IssuedKey, helpline: Helpline
+) -> None:
     moment = datetime.now(UTC) - timedelta(hours=1)
     event = display(helpline, "sess_retry", moment)
-    [first] = record_events(partner=partner, api_key=live_key[0], events=[event])
+    [first] = record_events(partner=partner, api_key=live_key.key, events=[event])
     [again, other] = record_events(
         partner=partner,
-        api_key=live_key[0],
+        api_key=live_key.key,
         events=[event, display(helpline, "sess_other", moment)],
     )
 
@@ -150,12 +157,12 @@ def test_a_retry_is_one_row_in_the_right_partition(db, partner, live_key, helpli
 
 @postgresql
 def test_a_new_partition_takes_its_months_events_out_of_the_default(
-    db, partner, live_key, helpline
-):
+    db: None, partner: Partner, live_key: IssuedKey, helpline: Helpline
+) -> None:
     may = datetime(2020, 5, 17, 9, 30, tzinfo=UTC)
     stored = record_events(
         partner=partner,
-        api_key=live_key[0],
+        api_key=live_key.key,
         events=[display(helpline, "a", may), display(helpline, "b", may + timedelta(days=20))],
     )
     assert [where(event.id) for event in stored] == [DEFAULT_PARTITION] * 2
@@ -169,11 +176,11 @@ def test_a_new_partition_takes_its_months_events_out_of_the_default(
 
 @postgresql
 def test_retention_drops_whole_covered_months_and_keeps_the_others(
-    transactional_db, partner, live_key, helpline
-):
+    transactional_db: None, partner: Partner, live_key: IssuedKey, helpline: Helpline
+) -> None:
     def store(session: str, moment: datetime) -> int:
         [event] = record_events(
-            partner=partner, api_key=live_key[0], events=[display(helpline, session, moment)]
+            partner=partner, api_key=live_key.key, events=[display(helpline, session, moment)]
         )
         return event.id
 
@@ -200,7 +207,9 @@ def test_retention_drops_whole_covered_months_and_keeps_the_others(
 
 
 @postgresql
-def test_the_migration_converts_a_database_holding_events_losing_none(transactional_db, partner):
+def test_the_migration_converts_a_database_holding_events_losing_none(
+    transactional_db: None, partner: Partner
+) -> None:
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes("events")
     executor.migrate([("events", "0006_refusal_key_with_partner")])
@@ -253,7 +262,7 @@ def test_the_migration_converts_a_database_holding_events_losing_none(transactio
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite's plain table")
-def test_sqlite_keeps_the_plain_table(db):
+def test_sqlite_keeps_the_plain_table(db: None) -> None:
     assert not is_partitioned()
     assert partitions() == []
     assert ensure_partitions(first=datetime(2020, 1, 1, tzinfo=UTC), last=datetime.now(UTC)) == []

@@ -33,6 +33,7 @@ from django.db import connection
 from django.db.models import F, Sum
 from django.http import StreamingHttpResponse
 from django.test import Client
+from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from events import rollup
@@ -94,7 +95,7 @@ def frozen() -> Iterator[None]:
 
 
 @pytest.fixture
-def short_late_window(settings: Any) -> None:
+def short_late_window(settings: Settings) -> None:
     """A two-day late-arrival window, so that a purge of days older than 5 is allowed."""
     settings.EVENTS_LATE_ARRIVAL_DAYS = 2
 
@@ -652,7 +653,7 @@ def answers(cast: Cast, client: Client) -> dict[str, Any]:
 
 
 def test_purging_raw_events_keeps_every_answer_byte_for_byte(
-    cast: Cast, frozen: None, settings: Any, short_late_window: None
+    cast: Cast, frozen: None, settings: Settings, short_late_window: None
 ) -> None:
     settings.EVENTS_RATE_LIMIT = "100000/s"  # the clock stands still: one window for all
     ledger = Ledger()
