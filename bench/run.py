@@ -7,7 +7,9 @@ DEBUG=false) together with a bare DRF ceiling route (bench/settings.py, bench/ur
 loads it with wrk (bench/load.lua) and measures a binary COPY ceiling, in rounds:
 ceiling, single display, identical retry, batch, COPY. Each figure is read as a ratio to
 the ceiling measured seconds before it, which is what stays comparable on a shared, noisy
-machine. After each phase the rows stored are checked against the answers given. The
+machine. A further phase sends the same single displays with an OAuth2 bearer token
+instead of the key, bracketed by its own ceilings, and reads as a ratio to the key's.
+After each phase the rows stored are checked against the answers given. The
 figures are appended to bench/RESULTS.md; the exit status is 1 if any check failed.
 """
 
@@ -25,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -163,7 +165,8 @@ class Round:
     A burst of outside load then slows both terms of a ratio, not one of them.
     """
 
-    # "ceiling 1", "display", "ceiling 2", "retry", "ceiling 3", "floor", "ceiling 4", "batch"
+    # "ceiling 1", "display", "ceiling 2", "token", "ceiling 3", "retry", "ceiling 4",
+    # "floor", "ceiling 5", "batch"
     phases: dict[str, Phase]
     copies: list[CopyCeiling]  # before and after the batch phase
 
@@ -172,19 +175,23 @@ class Round:
 
     @property
     def ceilings(self) -> list[float]:
-        return [self.ceiling(number) for number in (1, 2, 3, 4)]
+        return [self.ceiling(number) for number in (1, 2, 3, 4, 5)]
 
     @property
     def display_ceiling(self) -> float:
         return (self.ceiling(1) + self.ceiling(2)) / 2
 
     @property
-    def retry_ceiling(self) -> float:
+    def token_ceiling(self) -> float:
         return (self.ceiling(2) + self.ceiling(3)) / 2
 
     @property
-    def floor_ceiling(self) -> float:
+    def retry_ceiling(self) -> float:
         return (self.ceiling(3) + self.ceiling(4)) / 2
+
+    @property
+    def floor_ceiling(self) -> float:
+        return (self.ceiling(4) + self.ceiling(5)) / 2
 
     @property
     def copy_ceiling(self) -> float:
@@ -207,6 +214,17 @@ class Round:
         """The display's rate over the floor's: what the product's own work per event
         (key, throttle, parsing, validation, answer) leaves of the best one INSERT allows."""
         return self.display_ratio / self.floor_ratio
+
+    @property
+    def token_ratio(self) -> float:
+        return self.phases["token"].per_second / self.token_ceiling
+
+    @property
+    def token_to_key(self) -> float:
+        """The display with a bearer token over the display with the key, each against its
+        own ceilings: what finding the token (its SHA-256, one cache read) costs beside the
+        key's lookup and hash check. 1.0 means no measurable difference."""
+        return self.token_ratio / self.display_ratio
 
     @property
     def batch_ratio(self) -> float:
@@ -252,6 +270,38 @@ def prepare_product_data() -> tuple[str, list[str]]:
         public_ids.append(helpline.public_id)
     connection.close()
     return raw_key, public_ids
+
+
+def prepare_oauth_client() -> tuple[str, str]:
+    """A live OAuth2 client of the bench partner, made by `oauth.services.create_client`
+    (after `prepare_product_data`); returns its id and secret."""
+    from django.db import connection
+
+    from helplines.models import Partner
+    from oauth.services import create_client
+
+    client, secret = create_client(partner=Partner.objects.get(slug="bench-partner"), name="bench")
+    connection.close()
+    return client.application.client_id, secret
+
+
+def access_token(server: Server, client_id: str, client_secret: str) -> str:
+    """A bearer token from the server's own `POST /oauth/token` (client credentials)."""
+    import base64
+    import urllib.request
+
+    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+    request = urllib.request.Request(
+        f"{server.base_url}/oauth/token",
+        data=b"grant_type=client_credentials",
+        headers={
+            "Authorization": f"Basic {basic}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        token: str = json.loads(answer.read())["access_token"]
+    return token
 
 
 def drain(url: str, server: Server) -> tuple[int, float]:
@@ -374,6 +424,7 @@ class Load:
     batch_connections: int
     batch: int
     seconds: int
+    token: str = ""  # an OAuth2 access token of the same partner (the "token" phase)
 
     @property
     def ceiling_seconds(self) -> int:
@@ -381,7 +432,10 @@ class Load:
         return max(1, self.seconds // 2)
 
 
-def run_wrk(server: Server, load: Load, mode: str, seconds: float, tag: str) -> dict[str, Any]:
+def run_wrk(
+    server: Server, load: Load, mode: str, seconds: float, tag: str, credential: str = ""
+) -> dict[str, Any]:
+    """`credential`: sent as the bearer instead of the key (the token phase)."""
     server.check_alive()
     connections = load.batch_connections if mode == "batch" else load.connections
     command = [
@@ -394,7 +448,7 @@ def run_wrk(server: Server, load: Load, mode: str, seconds: float, tag: str) -> 
         server.base_url,
         "--",
         mode,
-        load.key,
+        credential or load.key,
         ",".join(load.helplines),
         str(load.epoch),
         tag,
@@ -419,10 +473,11 @@ def measure(
     seconds: float,
     tag: str,
     before: int,
+    credential: str = "",
 ) -> Phase:
     """One wrk phase; `before` is the events table's row count, the server being idle."""
     started = time.monotonic()
-    figures = run_wrk(server, load, mode, seconds, tag)
+    figures = run_wrk(server, load, mode, seconds, tag, credential)
     after, last_commit = drain(url, server)
     phase = Phase(
         name=name,
@@ -494,7 +549,8 @@ def checks_for(phase: Phase, batch: int) -> list[tuple[str, bool]]:
 
 
 def run_round(server: Server, url: str, load: Load, number: int, run_id: str) -> Round:
-    """Ceiling, display, ceiling, retry, ceiling; COPY, batch, COPY.
+    """Ceiling, display, ceiling, token, ceiling, retry, ceiling, floor, ceiling; COPY,
+    batch, COPY. The token phase is the display phase with the OAuth token as bearer.
 
     Ceilings run half as long as the phases they bracket.
     """
@@ -503,17 +559,21 @@ def run_round(server: Server, url: str, load: Load, number: int, run_id: str) ->
         ("ceiling 1", "ceiling"),
         ("display", "display"),
         ("ceiling 2", "ceiling"),
-        ("retry", "retry"),
+        # The key's display again, with the token: next to it, sharing its ceiling 2.
+        ("token", "display"),
         ("ceiling 3", "ceiling"),
-        ("floor", "floor"),
+        ("retry", "retry"),
         ("ceiling 4", "ceiling"),
+        ("floor", "floor"),
+        ("ceiling 5", "ceiling"),
     ]
     phases: dict[str, Phase] = {}
     rows, _ = drain(url, server)
     for index, (name, mode) in enumerate(plan):
         seconds = load.ceiling_seconds if mode == "ceiling" else load.seconds
         tag = f"b{run_id}r{number}p{index}"
-        phases[name] = measure(server, url, load, name, mode, seconds, tag, rows)
+        credential = load.token if name == "token" else ""
+        phases[name] = measure(server, url, load, name, mode, seconds, tag, rows, credential)
         rows = phases[name].rows_after
     partner, helpline_pks = partner_for_copy(url)
     copies = [copy_ceiling(url, load.ceiling_seconds, load.batch, helpline_pks, partner)]
@@ -576,8 +636,8 @@ def report(
         + " | ".join(f"Round {n}" for n in range(1, len(rounds) + 1))
         + " | Median (range) | Prototypes (bench/README.md) |",
         "|---|" + "---:|" * len(rounds) + "---:|---|",
-        "| Ceiling: bare DRF, no auth, no DB (req/s; before display, before retry, before "
-        "and after the floor) | "
+        "| Ceiling: bare DRF, no auth, no DB (req/s; before display, before the token "
+        "display, before retry, before and after the floor) | "
         + " | ".join(" / ".join(f"{value:,.0f}" for value in one.ceilings) for one in rounds)
         + f" | {_spread([value for one in rounds for value in one.ceilings], 0)} "
         f"| ~{PROTOTYPE_CEILING_RPS:,} |",
@@ -603,6 +663,16 @@ def report(
         "leave of it | "
         + per_round("{r.display_to_floor:.2f}")
         + f" | **{_spread([one.display_to_floor for one in rounds])}** | — |",
+        "| Single display with an OAuth2 bearer token (req/s) | "
+        + per_round("{p[token].per_second:,.0f}")
+        + f" | {_spread([one.phases['token'].per_second for one in rounds], 0)} | |",
+        "| **Token display / ceiling** | "
+        + per_round("{r.token_ratio:.2f}")
+        + f" | **{_spread([one.token_ratio for one in rounds])}** | — |",
+        "| **Token display / key display**: each against its own ceilings; 1.00 is no "
+        "measurable cost | "
+        + per_round("{r.token_to_key:.2f}")
+        + f" | **{_spread([one.token_to_key for one in rounds])}** | — |",
         f"| Batch of {load.batch} distinct events (events/s stored) | "
         + per_round("{p[batch].stored_per_second:,.0f}")
         + f" | {_spread([one.phases['batch'].stored_per_second for one in rounds], 0)} | "
@@ -629,7 +699,7 @@ def report(
                 f"{one.phases[mode].wrk['latency_us']['p99'] / 1000:.0f}"
                 for one in rounds
             )
-            for mode in ("ceiling 1", "display", "retry", "floor", "batch")
+            for mode in ("ceiling 1", "display", "retry", "floor", "token", "batch")
         )
         + " (one pair per round).",
         "",
@@ -721,6 +791,7 @@ def main(argv: list[str]) -> int:
     print(f"Preparing {urlsplit(url).path.lstrip('/')} (create, migrate, empty, seed)...")
     ensure_database(url)
     raw_key, public_ids = prepare_product_data()
+    client_id, client_secret = prepare_oauth_client()
     load = Load(
         key=raw_key,
         helplines=public_ids,
@@ -738,8 +809,10 @@ def main(argv: list[str]) -> int:
         print(f"Starting gunicorn on {server.base_url} ({args.workers} workers, log {server.log})")
         server.start(args.workers)
         print(f"gunicorn master pid {server.process.pid if server.process else '?'}; warming up")
+        load = replace(load, token=access_token(server, client_id, client_secret))
         run_wrk(server, load, "ceiling", 2, f"w{run_id}")
         run_wrk(server, load, "display", 2, f"w{run_id}")
+        run_wrk(server, load, "display", 2, f"w{run_id}t", load.token)
         for number in range(1, args.rounds + 1):
             rounds.append(run_round(server, url, load, number, run_id))
     finally:
