@@ -17,7 +17,11 @@ class PartnerTokenAuthenticationScheme(OpenApiAuthenticationExtension):
                 "`grant_type=client_credentials` and the client id and secret (HTTP Basic, "
                 "or `client_id` and `client_secret` in the form), then "
                 "`Authorization: Bearer <access_token>` until it expires. Errors of "
-                '`/oauth/token` follow RFC 6749 (`{"error": "invalid_client"}`).'
+                '`/oauth/token` follow RFC 6749 (`{"error": "invalid_client"}`). The token '
+                "endpoint takes OAUTH_TOKEN_RATE_LIMIT requests per client (default 10 a "
+                "minute), right or wrong; over it the answer is 429 with `Retry-After` and "
+                '`{"error": "too_many_requests", "error_description": "..."}`: ask once, '
+                "then reuse the token until it expires."
             ),
             "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},
         }

@@ -150,3 +150,24 @@ def test_showing_the_forgot_password_page_is_not_counted(settings: Any, db: None
     with time_machine.travel(START, tick=False):
         assert [Client().get(FORGOT).status_code for _ in range(3)] == [200, 200, 200]
         assert forgot("a@b.example").status_code == 302
+
+
+def test_the_counters_name_no_address_in_clear(
+    partner_user: User, issued: IssuedClient, settings: Any
+) -> None:
+    from django.core.cache import cache
+
+    with time_machine.travel(START, tick=False):
+        forgot("pat@acme.example", "198.51.100.7")
+        token_request(issued, "wrong", address="198.51.100.7")
+    keys = " ".join(str(key) for key in cache._cache)  # type: ignore[attr-defined]  # locmem
+    assert "forgot-password-email:" in keys and "oauth-token:" in keys
+    for clear in ("pat@acme", "198.51.100.7", "198-51-100-7"):
+        assert clear not in keys
+
+
+def test_the_openapi_schema_states_the_token_rate_limit(db: None) -> None:
+    schema = Client().get("/v1/schema/", HTTP_ACCEPT="application/json").json()
+    description = schema["components"]["securitySchemes"]["OAuth2ClientCredentials"]["description"]
+    assert "429 with `Retry-After`" in description
+    assert '"too_many_requests"' in description
