@@ -52,23 +52,14 @@ from bench.common import (  # noqa: E402  (the path above makes `bench` importab
     relative_path,
     server_environment,
 )
+from events.columns import EVENT_COLUMN_TYPES  # noqa: E402  (Django-free)
 
 LOAD_SCRIPT = BENCH_DIR / "load.lua"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/throughline_bench"
 EVENTS_TABLE = "events_event"
 COPY_TABLE = "bench_copy_events"
 # The columns events.services writes, with their PostgreSQL types for binary COPY.
-COPY_COLUMNS = {
-    "type": "varchar",
-    "partner_id": "int8",
-    "api_key_prefix": "varchar",
-    "is_test": "bool",
-    "helpline_id": "int8",
-    "session_id": "varchar",
-    "timestamp": "timestamptz",
-    "contact_method": "varchar",
-    "received_at": "timestamptz",
-}
+COPY_COLUMNS = EVENT_COLUMN_TYPES
 HELPLINES = 5
 # Rows of the drain: how often, and for how long unchanged, before a phase counts as over.
 DRAIN_POLL_SECONDS = 0.05

@@ -18,6 +18,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from events.columns import EVENT_COLUMN_TYPES
 from events.models import Event, RefusedEventCount
 from events.partitions import (
     DEFAULT_PARTITION,
@@ -56,20 +57,7 @@ class StoredEvent:
     created: bool
 
 
-# The columns an event is written with, and the PostgreSQL type of each (COPY's binary
-# format and the typed single-row insert both need them).
-_COLUMN_TYPES = {
-    "type": "varchar",
-    "partner_id": "int8",
-    "api_key_prefix": "varchar",
-    "is_test": "bool",
-    "helpline_id": "int8",
-    "session_id": "varchar",
-    "timestamp": "timestamptz",
-    "contact_method": "varchar",
-    "received_at": "timestamptz",
-}
-_COLUMNS = tuple(_COLUMN_TYPES)
+_COLUMNS = tuple(EVENT_COLUMN_TYPES)
 # The identity (event_identity_unique) as columns: rows are inserted in this order so that
 # two batches sharing events lock them in the same order and never deadlock.
 _IDENTITY = ("partner_id", "session_id", "type", "helpline_id", "timestamp", "contact_method")
@@ -219,7 +207,7 @@ def _store_many_postgresql(partner: Partner, rows: dict[tuple, tuple[Any, ...]])
     received_at = next(iter(rows.values()))[-1]
     with _postgresql_cursor() as cursor, transaction.atomic(savepoint=False):
         with connection.wrap_database_errors, cursor.copy(_COPY_INCOMING) as copy:
-            copy.set_types(list(_COLUMN_TYPES.values()))
+            copy.set_types(list(EVENT_COLUMN_TYPES.values()))
             for row in rows.values():
                 copy.write_row(row)
         cursor.execute(_MOVE_INCOMING)
@@ -303,8 +291,8 @@ def _postgresql_statements() -> dict[str, str]:
     table = Event._meta.db_table
     columns = ", ".join(f'"{column}"' for column in _COLUMNS)
     identity = ", ".join(f'"{column}"' for column in _IDENTITY)
-    typed = ", ".join(f"%s::{sql_type}" for sql_type in _COLUMN_TYPES.values())
-    column_defs = ", ".join(f'"{name}" {sql_type}' for name, sql_type in _COLUMN_TYPES.items())
+    typed = ", ".join(f"%s::{sql_type}" for sql_type in EVENT_COLUMN_TYPES.values())
+    column_defs = ", ".join(f'"{name}" {sql_type}' for name, sql_type in EVENT_COLUMN_TYPES.items())
     return {
         "insert_one": (
             f"INSERT INTO {table} ({columns}) VALUES ({typed}) "
@@ -313,7 +301,7 @@ def _postgresql_statements() -> dict[str, str]:
         # The identity's columns compared one by one: the identity index answers it.
         "find_one": (
             f"SELECT id, received_at FROM {table} WHERE "
-            + " AND ".join(f'"{name}" = %s::{_COLUMN_TYPES[name]}' for name in _IDENTITY)
+            + " AND ".join(f'"{name}" = %s::{EVENT_COLUMN_TYPES[name]}' for name in _IDENTITY)
         ),
         "create_incoming": (
             f"CREATE TEMPORARY TABLE IF NOT EXISTS event_incoming ({column_defs}) "
