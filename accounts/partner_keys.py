@@ -17,6 +17,7 @@ redirect to the list instead.
 """
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,10 +30,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.partner_views import partner_page
+from api.utc import floor_hour
 from audit.models import AuditEntry
 from audit.selectors import entries_about
 from events.selectors import SenderUse, key_usage, usage_by_sender
-from events.timestamps import floor_hour
 from helplines.models import Partner, PartnerAPIKey
 from helplines.services import issue_key, revoke_keys
 from oauth.models import PartnerClient
@@ -203,21 +204,26 @@ def _new_credential(request: HttpRequest) -> NewCredentialForm | None:
     return form
 
 
+def _issue(
+    request: HttpRequest, anchor: str, make: Callable[[str, bool], dict[str, Any]]
+) -> HttpResponse:
+    """A first, valid POST: `make(name, is_test)` issues and gives the page's context."""
+    form = _new_credential(request)
+    if form is None:
+        return _to_list(anchor)
+    return _secret_page(
+        request, make(form.cleaned_data["name"], form.cleaned_data["kind"] == "test")
+    )
+
+
 @require_POST
 @partner_page
 def issue(request: HttpRequest, partner: Partner) -> HttpResponse:
-    form = _new_credential(request)
-    if form is None:
-        return _to_list("keys")
-    api_key, raw_key = issue_key(
-        partner=partner,
-        name=form.cleaned_data["name"],
-        is_test=form.cleaned_data["kind"] == "test",
-    )
-    return _secret_page(
-        request,
-        {"partner": partner, "title": "New API key", "api_key": api_key, "raw_key": raw_key},
-    )
+    def make(name: str, is_test: bool) -> dict[str, Any]:
+        api_key, raw_key = issue_key(partner=partner, name=name, is_test=is_test)
+        return {"partner": partner, "title": "New API key", "api_key": api_key, "raw_key": raw_key}
+
+    return _issue(request, "keys", make)
 
 
 @require_POST
@@ -256,18 +262,11 @@ def revoke_key(request: HttpRequest, partner: Partner, prefix: str) -> HttpRespo
 @require_POST
 @partner_page
 def new_client(request: HttpRequest, partner: Partner) -> HttpResponse:
-    form = _new_credential(request)
-    if form is None:
-        return _to_list("clients")
-    client, secret = create_client(
-        partner=partner,
-        name=form.cleaned_data["name"],
-        is_test=form.cleaned_data["kind"] == "test",
-    )
-    return _secret_page(
-        request,
-        {"partner": partner, "title": "New OAuth client", "client": client, "secret": secret},
-    )
+    def make(name: str, is_test: bool) -> dict[str, Any]:
+        client, secret = create_client(partner=partner, name=name, is_test=is_test)
+        return {"partner": partner, "title": "New OAuth client", "client": client, "secret": secret}
+
+    return _issue(request, "clients", make)
 
 
 @require_http_methods(["GET", "POST"])

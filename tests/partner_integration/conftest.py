@@ -37,19 +37,21 @@ def user_b(other_partner: Partner) -> User:
     return user
 
 
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def page_a(user_a: User) -> Client:
     """Partner A's user, signed in."""
-    client = Client()
-    client.force_login(user_a)
-    return client
+    return signed_in(user_a)
 
 
 @pytest.fixture
 def page_b(user_b: User) -> Client:
-    client = Client()
-    client.force_login(user_b)
-    return client
+    return signed_in(user_b)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ what was refused), the test-traffic view, and nothing of another partner's."""
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import time_machine
 from django.test import Client
 from django.utils.html import escape
@@ -49,6 +50,13 @@ def traffic(send: Send, helpline: Helpline, live: IssuedKey, test: IssuedKey, b:
             send(key, helpline, session, when, method)
 
 
+@pytest.fixture
+def sent(
+    send: Send, helpline: Helpline, live_key: IssuedKey, test_key: IssuedKey, key_b: IssuedKey
+) -> None:
+    traffic(send, helpline, live_key, test_key, key_b)
+
+
 def view(page: Client, path: str) -> Any:
     with time_machine.travel(VIEWED, tick=False):
         response = page.get(path)
@@ -63,16 +71,7 @@ def by_hour(response: Any) -> dict[datetime, tuple[int, int]]:
     }
 
 
-def test_events_per_hour_live_and_test_and_the_last_ones(
-    send: Send,
-    helpline: Helpline,
-    live_key: IssuedKey,
-    test_key: IssuedKey,
-    key_b: IssuedKey,
-    page_a: Client,
-) -> None:
-    traffic(send, helpline, live_key, test_key, key_b)
-
+def test_events_per_hour_live_and_test_and_the_last_ones(sent: None, page_a: Client) -> None:
     response = view(page_a, "/partner/integration/")
 
     hours = by_hour(response)
@@ -127,16 +126,7 @@ def test_refusals_per_code_and_hour_with_meaning_and_fix_never_the_content(
         assert refused not in html
 
 
-def test_the_test_traffic_view_shows_test_events_only(
-    send: Send,
-    helpline: Helpline,
-    live_key: IssuedKey,
-    test_key: IssuedKey,
-    key_b: IssuedKey,
-    page_a: Client,
-) -> None:
-    traffic(send, helpline, live_key, test_key, key_b)
-
+def test_the_test_traffic_view_shows_test_events_only(sent: None, page_a: Client) -> None:
     response = view(page_a, "/partner/integration/test/")
 
     assert response.context["test_only"] is True
@@ -156,17 +146,8 @@ def test_the_test_traffic_view_shows_test_events_only(
 
 
 def test_no_url_query_or_form_shows_another_partners_figures(
-    send: Send,
-    helpline: Helpline,
-    live_key: IssuedKey,
-    test_key: IssuedKey,
-    key_b: IssuedKey,
-    other_partner: Partner,
-    page_a: Client,
-    page_b: Client,
+    sent: None, other_partner: Partner, page_a: Client, page_b: Client
 ) -> None:
-    traffic(send, helpline, live_key, test_key, key_b)
-
     for path in (
         f"/partner/integration/?partner={other_partner.slug}&partner_id={other_partner.pk}",
         f"/partner/integration/test/?partner={other_partner.slug}",
