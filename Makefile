@@ -1,6 +1,6 @@
 # Throughline Events: the two commands a new user needs are `make run` and `make test`.
 #
-#   make run       install, migrate, seed the demo, ensure a staff login, serve on 127.0.0.1:$PORT
+#   make run       install, migrate, seed the demo, ensure a staff and a partner login, serve on 127.0.0.1:$PORT
 #   make test      the whole test suite (DATABASE_URL selects the database; unset = SQLite)
 #   make serve     production: migrate, collectstatic, gunicorn (settings from the environment)
 #   make lint      ruff check, ruff format --check, mypy
@@ -8,6 +8,7 @@
 #   make bench     query benchmark at 100k and 10M events, then bench/export.py if present
 #   make install   create .venv (Python >= 3.12) and install requirements-dev.txt
 #   make superuser give the staff user `admin` a new password and print it
+#   make partner-user  give the demo partner user `partner-demo` a new password and print it
 #
 # Zero configuration: SQLite under the project folder, DEBUG=true and a development
 # SECRET_KEY, supplied here for run/test only (production sets its own environment).
@@ -66,7 +67,29 @@ else:
 endef
 export ENSURE_SUPERUSER_PY
 
-.PHONY: help install run serve test lint screenshots superuser migrate seed clean-venv
+# Partner login for the demo: `partner-demo`, a partner user of Lumen Assistant (demo-lumen),
+# created through the one write path with a random password printed once; with
+# RESET_PASSWORD=1 (make partner-user) given a new one.
+define ENSURE_PARTNER_USER_PY
+import os, secrets
+from django.contrib.auth import get_user_model
+from accounts.partners import create_partner_user
+from helplines.models import Partner
+user = get_user_model().objects.filter(username="partner-demo").first()
+created = user is None
+if created:
+    user = create_partner_user(partner=Partner.objects.get(slug="demo-lumen"), username="partner-demo")
+if created or os.environ.get("RESET_PASSWORD") == "1" or not user.has_usable_password():
+    password = secrets.token_urlsafe(12)
+    user.set_password(password)
+    user.save()
+    print(f"Partner login: partner-demo / {password}  (Lumen Assistant's own pages at /partner/; shown once; `make partner-user` sets a new one)")
+else:
+    print("Partner login: partner-demo (Lumen Assistant's own pages at /partner/; `make partner-user` sets a new password)")
+endef
+export ENSURE_PARTNER_USER_PY
+
+.PHONY: help install run serve test lint screenshots superuser partner-user migrate seed clean-venv
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -92,8 +115,8 @@ install: $(STAMP)
 
 # Development values, for these targets only; config/settings.py refuses to start
 # without SECRET_KEY when DEBUG is false.
-run test lint superuser migrate seed: export DEBUG := true
-run test lint superuser migrate seed: export SECRET_KEY ?= dev-only-insecure-key-for-make-run-and-test-0123456789
+run test lint superuser partner-user migrate seed: export DEBUG := true
+run test lint superuser partner-user migrate seed: export SECRET_KEY ?= dev-only-insecure-key-for-make-run-and-test-0123456789
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -106,6 +129,7 @@ seed: migrate
 run: export EMAIL_URL ?= consolemail://
 run: seed
 	@$(PY) manage.py shell --no-imports -c "$$ENSURE_SUPERUSER_PY"
+	@$(PY) manage.py shell --no-imports -c "$$ENSURE_PARTNER_USER_PY"
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (dashboard /dashboard/, admin /admin/, API docs /v1/docs/)"
 	@echo "Rolling up new events every $(ROLLUP_EVERY) s in the background (rollup_events --every)."
 	@echo "Checking load every $(CHECK_LOAD_EVERY) s (check_load --every; alert emails printed here)."
@@ -124,6 +148,9 @@ serve: install
 
 superuser: migrate
 	@RESET_PASSWORD=1 $(PY) manage.py shell --no-imports -c "$$ENSURE_SUPERUSER_PY"
+
+partner-user: seed
+	@RESET_PASSWORD=1 $(PY) manage.py shell --no-imports -c "$$ENSURE_PARTNER_USER_PY"
 
 test: install
 	$(PY) -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)

@@ -1,8 +1,10 @@
-"""Screenshots of the dashboard on the demo data, for the README.
+"""Screenshots of the dashboard and of a partner user's own pages on the demo data, for the
+README.
 
 With `make run` serving (the demo seeded), in a second terminal: `make screenshots`.
-A staff user `screenshots` is given a fresh random password for the session; the pictures
-land in docs/screenshots/. Needs Debian's Chromium (/usr/bin/chromium).
+A staff user `screenshots` and a partner user `partner-screenshots` (of Lumen Assistant)
+are given fresh random passwords for the session; the pictures land in docs/screenshots/.
+Needs Debian's Chromium (/usr/bin/chromium).
 """
 
 import os
@@ -10,6 +12,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 
@@ -42,10 +45,32 @@ user.is_staff = user.is_superuser = True
 user.set_password({password!r})
 user.save()
 """
+# A partner user's own pages, as `partner-screenshots` of Lumen Assistant sees them (the
+# demo's partner user keeps the password `make run` printed).
+PARTNER_PAGES = {
+    "partner-analytics.png": "/partner/?range=30d",
+    "partner-statement.png": "/partner/statement/",
+    "partner-impact-report.png": "/partner/report/?range=30d",
+}
+PARTNER_PHONE_PAGES = {
+    "phone-partner-analytics.png": "/partner/",
+    "phone-partner-statement.png": "/partner/statement/",
+}
+PARTNER_USER = """
+from django.contrib.auth.models import User
+from accounts.partners import create_partner_user
+from helplines.models import Partner
+user = User.objects.filter(username="partner-screenshots").first()
+if user is None:
+    user = create_partner_user(
+        partner=Partner.objects.get(slug="demo-lumen"), username="partner-screenshots"
+    )
+user.set_password({password!r})
+user.save()
+"""
 
 
-def main() -> int:
-    password = secrets.token_urlsafe(16)
+def set_password(script: str, password: str) -> None:
     subprocess.run(
         [
             sys.executable,
@@ -53,23 +78,33 @@ def main() -> int:
             "shell",
             "--no-imports",
             "-c",
-            STAFF_USER.format(password=password),
+            script.format(password=password),
         ],
         cwd=ROOT,
         check=True,
         env={**os.environ, "DEBUG": os.environ.get("DEBUG", "true")},
     )
+
+
+def sign_in(page: Any, username: str, password: str, then: str) -> None:
+    page.goto(f"{BASE}/admin/login/?next={then}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"**{then}")
+
+
+def main() -> int:
+    password, partner_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    set_password(STAFF_USER, password)
+    set_password(PARTNER_USER, partner_password)
     OUT.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(f"{BASE}/admin/login/?next=/dashboard/")
-        page.fill("#id_username", "screenshots")
-        page.fill("#id_password", password)
-        page.click("input[type=submit]")
-        page.wait_for_url("**/dashboard/")
+        sign_in(page, "screenshots", password, "/dashboard/")
         for name, path in PAGES.items():
             page.goto(BASE + path)
             # Dashboard pages whole; admin lists as the first screen shows them.
@@ -85,6 +120,19 @@ def main() -> int:
         for name, path in PHONE_PAGES.items():
             page.goto(BASE + path)
             page.screenshot(path=str(OUT / name), full_page=False)
+            print(f"{OUT / name}  <- {path} (390 x 844)")
+        # The partner user's pages, in a browser of their own (their own session).
+        partner = browser.new_page(viewport={"width": 1440, "height": 900})
+        partner.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        sign_in(partner, "partner-screenshots", partner_password, "/partner/")
+        for name, path in PARTNER_PAGES.items():
+            partner.goto(BASE + path)
+            partner.screenshot(path=str(OUT / name), full_page=True)
+            print(f"{OUT / name}  <- {path}")
+        partner.set_viewport_size({"width": 390, "height": 844})
+        for name, path in PARTNER_PHONE_PAGES.items():
+            partner.goto(BASE + path)
+            partner.screenshot(path=str(OUT / name), full_page=False)
             print(f"{OUT / name}  <- {path} (390 x 844)")
         browser.close()
     if errors:
