@@ -192,8 +192,8 @@ def test_pages_run_a_fixed_number_of_queries(
         # up to the same time of day (whole quarter-hours, and the partial one from raw
         # events: 2), helplines (1), partners (2), countries (2), and the filters' partners
         # and helplines (2); partner page: partner, the same figures without the partner
-        # table (5), countries (2), 48 h traffic (whole quarter-hours, and the current
-        # partial one from raw events), test vs live (2), last event, keys (2), refusals,
+        # table (5), countries (2), 48 h traffic (whole clock hours, to the end of the
+        # current one: 1), test vs live (2), last event, keys (2), refusals,
         # paired services, the filters (2); helpline page: helpline, the same figures
         # without the helplines table (one helpline's sessions are kept beside its counts:
         # 3), partners, its clicks per hour, its episodes, the filters (2); load:
@@ -205,7 +205,7 @@ def test_pages_run_a_fixed_number_of_queries(
             assert staff_client.get(page).status_code == 200
     assert counts == {
         "/dashboard/": 19,
-        "/dashboard/partners/acme/": 26,
+        "/dashboard/partners/acme/": 25,
         f"/dashboard/helplines/{helpline.public_id}/": 16,
         "/dashboard/load/": 11,
     }
