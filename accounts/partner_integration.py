@@ -17,12 +17,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.partner_views import partner_page
+from api.utc import floor_hour
 from dashboard import charts
 from events.days import UTC_ZONE
 from events.incoming import refusal_help
 from events.metrics import traffic_by_hour
 from events.selectors import SenderUse, refusals_by_hour, usage_by_sender
-from events.timestamps import floor_hour
 from helplines.models import Partner, PartnerAPIKey
 from oauth.models import PartnerClient
 

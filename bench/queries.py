@@ -54,6 +54,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
+from api.utc import floor_hour  # noqa: E402
 from bench.common import (  # noqa: E402  (the path above makes `bench` importable as a script)
     RESULTS,
     append_results,
@@ -566,7 +567,7 @@ def period_days(now: datetime, period: int) -> tuple[date, date]:
 
 def load_window(now: datetime) -> tuple[datetime, datetime]:
     """The load page's 7 days, as dashboard.pages.load computes them."""
-    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    end = floor_hour(now) + timedelta(hours=1)
     return end - timedelta(days=LOAD_DAYS), end
 
 

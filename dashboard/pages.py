@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from api.utc import floor_hour
 from dashboard import charts, selectors
 from dashboard.query import DashboardQuery, TableOptions
 from events.metrics import (
@@ -33,7 +34,6 @@ from events.metrics import (
 )
 from events.models import ContactMethod
 from events.selectors import key_usage, last_event_received, refusals_by_code
-from events.timestamps import floor_hour
 from helplines.models import Helpline, Partner, country_name
 
 # Rows a breakdown table shows before "show all".

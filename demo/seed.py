@@ -16,6 +16,7 @@ from functools import cache
 from django.db import transaction
 from django.db.models import Max, Min
 
+from api.utc import floor_hour
 from demo.world import (
     BASE_CTR,
     COUNTRY_PEAK_SESSIONS,
@@ -31,7 +32,6 @@ from demo.world import (
 )
 from events.models import Event, EventType
 from events.services import NewEvent, record_events
-from events.timestamps import floor_hour
 from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
 from helplines.services import create_partner, issue_key, replace_pairs
 

@@ -35,6 +35,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils.dateparse import parse_date
 
+from api.utc import as_utc, floor_hour
 from events.days import (
     QUARTER,
     UTC_ZONE,
@@ -55,7 +56,6 @@ from events.models import (
     QuarterHourCount,
     SessionZone,
 )
-from events.timestamps import as_utc, floor_hour
 
 CONTACT_METHODS: tuple[str, ...] = tuple(ContactMethod.values)
 

@@ -41,6 +41,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from api.utc import as_utc
 from events.days import (
     UTC_ZONE,
     Window,
@@ -454,14 +455,7 @@ def _span_of(
             params,
         )
         first, last, count = cursor.fetchone()
-    field = Event._meta.get_field("timestamp")
-
-    def parse(value: Any) -> datetime:
-        # SQLite hands the text back, naive in UTC; PostgreSQL an aware datetime.
-        moment = field.to_python(value)
-        return moment.replace(tzinfo=UTC) if timezone.is_naive(moment) else moment
-
-    return (parse(first) if first else None), (parse(last) if last else None), int(count)
+    return (as_utc(first) if first else None), (as_utc(last) if last else None), int(count)
 
 
 def _window_days(windows: list[Window]) -> Iterator[list[Window]]:
@@ -635,7 +629,6 @@ def _paired_sessions(
 ) -> Iterator[tuple[tuple[int, bool], list[_PairedDisplay]]]:
     """((partner, is_test), its displays) per session of `source` (over events `e0`), in
     timestamp order, streamed: one session's displays in memory at a time."""
-    field = Event._meta.get_field("timestamp")
     with connection.cursor() as cursor:
         cursor.execute(
             f'SELECT e0.partner_id, e0.is_test, e0.session_id, e0.helpline_id, e0."timestamp", '
@@ -651,9 +644,7 @@ def _paired_sessions(
                 if current is not None:
                     yield (current[0], current[1]), displays
                 current, displays = key, []
-            when = field.to_python(moment)
-            when = when.replace(tzinfo=UTC) if timezone.is_naive(when) else when.astimezone(UTC)
-            displays.append((int(helpline_id), when, bool(added)))
+            displays.append((int(helpline_id), as_utc(moment), bool(added)))
         if current is not None:
             yield (current[0], current[1]), displays
 

@@ -13,9 +13,9 @@ from django.db.models.functions import NullIf
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.timezone import now
 
+from api.utc import as_utc, floor_hour
 from events.metrics import EventFilter
 from events.models import Event, KeyDay, RefusedEventCount
-from events.timestamps import as_utc, floor_hour
 from helplines.models import KeyStatus, Partner, PartnerAPIKey
 
 # Every change of UTC offset in the tz database is more than this apart from the next, so

@@ -16,8 +16,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from api.utc import as_utc, floor_hour
 from events.columns import EVENT_COLUMN_TYPES
 from events.models import Event, RefusedEventCount
 from events.partitions import (
@@ -251,7 +251,7 @@ def _store_values(partner: Partner, rows: dict[tuple, tuple[Any, ...]]) -> Found
         cursor.execute(sql, params)
         inserted = cursor.fetchall()
     found: Found = {
-        _key(tuple(identity)): (event_id, _as_utc(stored_at), True)
+        _key(tuple(identity)): (event_id, as_utc(stored_at), True)
         for event_id, stored_at, *identity in inserted
     }
     missing = [key for key in rows if key not in found]
@@ -327,18 +327,7 @@ _MOVE_INCOMING = _STATEMENTS["move_incoming"]
 
 def _key(identity: tuple[str, int, str, datetime, str]) -> tuple:
     type_, helpline_pk, session_id, stamp, contact_method = identity
-    return (type_, int(helpline_pk), session_id, _as_utc(stamp), contact_method)
-
-
-def _as_utc(value: datetime | str) -> datetime:
-    """Normalise a timestamp from a raw cursor (SQLite returns text, naive UTC)."""
-    if isinstance(value, str):
-        parsed = parse_datetime(value)
-        assert parsed is not None, value
-        value = parsed
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return (type_, int(helpline_pk), session_id, as_utc(stamp), contact_method)
 
 
 def count_refusals(*, partner: Partner, codes: Sequence[str], at: datetime) -> None:
@@ -349,7 +338,7 @@ def count_refusals(*, partner: Partner, codes: Sequence[str], at: datetime) -> N
     """
     if not codes:
         return
-    hour = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    hour = floor_hour(at)
     ops = connection.ops
     table = ops.quote_name(RefusedEventCount._meta.db_table)
     count = ops.quote_name("count")

@@ -2,8 +2,6 @@
 
 from datetime import UTC, datetime
 
-from django.utils.dateparse import parse_datetime
-
 
 class NaiveTimestamp(ValueError):
     """A well-formed timestamp without a UTC offset: which instant it names is unknown."""
@@ -27,18 +25,3 @@ def parse_iso_timestamp(value: str) -> datetime:
         return parsed.astimezone(UTC)
     except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+05:00
         raise ValueError("out of range in UTC") from exc
-
-
-def as_utc(value: datetime | str) -> datetime:
-    """A timestamp read from a raw cursor, as an aware UTC datetime: PostgreSQL returns
-    naive values for columns truncated in UTC, SQLite returns text."""
-    if isinstance(value, str):
-        parsed = parse_datetime(value)
-        assert parsed is not None, value
-        value = parsed
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def floor_hour(moment: datetime) -> datetime:
-    """The start of `moment`'s UTC clock hour."""
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)

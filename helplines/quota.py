@@ -11,18 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from api.utc import floor_hour
+
 WINDOW = timedelta(hours=24)
 BUCKET = timedelta(hours=1)
 
 
-def bucket_start(moment: datetime) -> datetime:
-    """The start of the clock hour holding `moment`, the key of its bucket."""
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
 def window_floor(moment: datetime) -> datetime:
     """Buckets whose hour is strictly after this are inside the window at `moment`."""
-    return bucket_start(moment) - WINDOW
+    return floor_hour(moment) - WINDOW
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.text import slugify
 
+from api.utc import floor_hour
 from helplines.authentication import forget_keys
 from helplines.models import DirectoryCallBucket, Helpline, Partner, PartnerAPIKey
-from helplines.quota import QuotaState, bucket_start, seconds_until_a_call_frees, window_floor
+from helplines.quota import QuotaState, seconds_until_a_call_frees, window_floor
 
 
 def issue_key(
@@ -65,7 +66,7 @@ def spend_directory_call(*, partner: Partner, now: datetime) -> QuotaState:
     call of a new hour the partner's buckets that left the window are deleted, so the
     table holds at most 24 rows per partner.
     """
-    current_hour = bucket_start(now)
+    current_hour = floor_hour(now)
     with transaction.atomic():
         # The lock, and the quota as it is now (staff may have changed it in the admin).
         limit = (
