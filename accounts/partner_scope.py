@@ -8,41 +8,23 @@ other page (the admin, the staff dashboard, a page added later) answers 403 befo
 view runs. Staff and anonymous requests pass untouched (staff cost no query here).
 """
 
-from collections.abc import Callable
-from typing import Any
-
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from accounts.middleware import PageAccessMiddleware
 from accounts.partners import is_partner_user
 
-# Paths whose callers are programs with API keys or tokens, never a session.
-_PROGRAM_PREFIXES = ("/v1/", "/oauth/", "/healthz")
 _OPEN_NAMESPACES = {"partner", "accounts"}
 # Pages a signed-in partner user is sent to by habit or by the sign-in page's default (the
 # admin's index), and the sign-in page itself, which would only offer another account.
 _SENT_HOME = {"admin:index", "admin:login"}
 
 
-class PartnerScopeMiddleware:
+class PartnerScopeMiddleware(PageAccessMiddleware):
     """Must come after AuthenticationMiddleware."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(
-        self,
-        request: HttpRequest,
-        view_func: Callable[..., HttpResponse],
-        view_args: Any,
-        view_kwargs: Any,
-    ) -> HttpResponse | None:
-        if request.path.startswith(_PROGRAM_PREFIXES):
-            return None
+    def check(self, request: HttpRequest) -> HttpResponse | None:
         if not is_partner_user(request.user):
             return None
         match = request.resolver_match

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django_otp import user_has_device
 
+from accounts.middleware import PageAccessMiddleware
 from accounts.partners import is_partner_user
 
 # (setting, predicate): the setting switches the requirement on for the users the
@@ -27,9 +28,6 @@ REQUIREMENTS: list[tuple[str, Callable[[Any], bool]]] = [
     ("PARTNER_REQUIRE_2FA", is_partner_user),
 ]
 
-# Paths whose callers are programs authenticated by API keys or OAuth tokens, never by a
-# session.
-_KEY_AUTHENTICATED_PREFIXES = ("/v1/", "/oauth/", "/healthz")
 # Views an unverified user must still reach: signing in and out, and the 2FA pages.
 _OPEN_VIEWS = {"admin:login", "admin:logout"}
 _OPEN_NAMESPACE = "accounts"
@@ -48,29 +46,14 @@ def is_verified(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(check and check())
 
 
-class SecondFactorMiddleware:
+class SecondFactorMiddleware(PageAccessMiddleware):
     """Sends a user who must show a second factor, and has not, to enrol or to verify.
 
     Deny by default: every view is covered but the open ones above, so a page added later
     is protected without anyone remembering to. Must come after OTPMiddleware.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(
-        self,
-        request: HttpRequest,
-        view_func: Callable[..., HttpResponse],
-        view_args: Any,
-        view_kwargs: Any,
-    ) -> HttpResponse | None:
-        # The API's hot path returns here without touching the session.
-        if request.path.startswith(_KEY_AUTHENTICATED_PREFIXES):
-            return None
+    def check(self, request: HttpRequest) -> HttpResponse | None:
         match = request.resolver_match
         if match is not None and (
             match.view_name in _OPEN_VIEWS or _OPEN_NAMESPACE in match.namespaces
