@@ -94,6 +94,16 @@ def sign_in(page: Any, username: str, password: str, then: str) -> None:
     page.wait_for_url(f"**{then}")
 
 
+def shoot(page: Any, pages: dict[str, str], *, whole: bool) -> None:
+    """Each of `pages` into OUT under its name: whole pages when `whole`, except the admin's
+    lists, shown as their first screen is; otherwise the first screen (phones)."""
+    size = page.viewport_size
+    for name, path in pages.items():
+        page.goto(BASE + path)
+        page.screenshot(path=str(OUT / name), full_page=whole and not name.startswith("admin"))
+        print(f"{OUT / name}  <- {path} ({size['width']} x {size['height']})")
+
+
 def main() -> int:
     password, partner_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     set_password(STAFF_USER, password)
@@ -105,11 +115,7 @@ def main() -> int:
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         sign_in(page, "screenshots", password, "/dashboard/")
-        for name, path in PAGES.items():
-            page.goto(BASE + path)
-            # Dashboard pages whole; admin lists as the first screen shows them.
-            page.screenshot(path=str(OUT / name), full_page=name.startswith("dashboard"))
-            print(f"{OUT / name}  <- {path}")
+        shoot(page, PAGES, whole=True)
         # A helpline's page, reached as an analyst reaches it: from the overview's table.
         page.goto(f"{BASE}/dashboard/?range=7d")
         page.click("#helplines-table tbody tr:first-child th a")
@@ -117,23 +123,14 @@ def main() -> int:
         page.screenshot(path=str(OUT / "dashboard-helpline.png"), full_page=True)
         print(f"{OUT / 'dashboard-helpline.png'}  <- {page.url.removeprefix(BASE)}")
         page.set_viewport_size({"width": 390, "height": 844})
-        for name, path in PHONE_PAGES.items():
-            page.goto(BASE + path)
-            page.screenshot(path=str(OUT / name), full_page=False)
-            print(f"{OUT / name}  <- {path} (390 x 844)")
+        shoot(page, PHONE_PAGES, whole=False)
         # The partner user's pages, in a browser of their own (their own session).
         partner = browser.new_page(viewport={"width": 1440, "height": 900})
         partner.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         sign_in(partner, "partner-screenshots", partner_password, "/partner/")
-        for name, path in PARTNER_PAGES.items():
-            partner.goto(BASE + path)
-            partner.screenshot(path=str(OUT / name), full_page=True)
-            print(f"{OUT / name}  <- {path}")
+        shoot(partner, PARTNER_PAGES, whole=True)
         partner.set_viewport_size({"width": 390, "height": 844})
-        for name, path in PARTNER_PHONE_PAGES.items():
-            partner.goto(BASE + path)
-            partner.screenshot(path=str(OUT / name), full_page=False)
-            print(f"{OUT / name}  <- {path} (390 x 844)")
+        shoot(partner, PARTNER_PHONE_PAGES, whole=False)
         browser.close()
     if errors:
         print("Console errors:", *errors, sep="\n  ", file=sys.stderr)
