@@ -150,6 +150,7 @@ def test_a_key_is_revoked_after_confirmation_then_refused_by_the_api(
     )
     assert (answer.status_code, answer.json()["error"]["code"]) == (403, "key_revoked")
     listing = page_a.get("/partner/keys/").content.decode()
+    assert f"Key {live_key.key.prefix} (production) is revoked." in listing
     assert f'id="revoke-{live_key.key.prefix}"' not in listing
 
 
