@@ -25,6 +25,7 @@ from events.metrics import (
     PairedDisplays,
     fill_days,
     fill_hours,
+    hourly_clicks,
     metric_rows,
     paired_display_rows,
     paired_display_totals,
@@ -446,15 +447,7 @@ def helpline_loads(helplines: list[Helpline], *, now: datetime, tz: ZoneInfo) ->
     """Clicks per clock hour of live traffic on `helplines` over 24 h and 7 days, the
     current hour so far last (1 query)."""
     week_start, day_start, end = _load_window(now)
-    clicks: dict[tuple[int, datetime], int] = {}
-    if helplines:
-        for row in metric_rows(
-            EventFilter(start=week_start, end=end, helpline_ids=frozenset(h.pk for h in helplines)),
-            [Dimension.HOUR, Dimension.HELPLINE],
-            tz,
-        ):
-            assert row.helpline is not None and row.hour is not None
-            clicks[(row.helpline.id, row.hour)] = row.metrics.clicks
+    clicks = hourly_clicks([h.pk for h in helplines], week_start, end) if helplines else {}
     hour_slots = [row.hour for row in fill_hours([], week_start, end, tz) if row.hour is not None]
     loads = []
     for helpline in helplines:
