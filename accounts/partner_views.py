@@ -149,6 +149,7 @@ def statement(request: HttpRequest, partner: Partner) -> HttpResponse:
             "figures": shown.figures(),
             "closed": shown.cells["status"] == "closed",
             "closes_at": closes_at(month, ZoneInfo(partner.billing_timezone)),
+            "now": now,
             "previous_month": previous,
             "next_month": following if following <= _this_month(partner, now) else None,
         },

@@ -134,6 +134,11 @@ def test_a_month_that_is_not_one_or_not_begun_is_said_so(
         ]
         page = partner_client.get("/partner/statement/", {"month": "2026-11"})
         assert (page.context["month"], page.context["problems"]) == (date(2026, 11, 1), [])
+        assert "until it closes on 2026-12-08 01:00 UTC" in page.content.decode()
+        # Long before the partner's first event: never closed, and said so.
+        page = partner_client.get("/partner/statement/", {"month": "2020-01"})
+        assert page.context["statement"].cells["status"] == "open"
+        assert "a month before your first events is never closed" in page.content.decode()
         response = partner_client.get("/partner/statement.csv", {"month": "2026-13"})
         assert response.status_code == 400
         assert response["Content-Type"] == "text/plain; charset=utf-8"
