@@ -4,9 +4,9 @@ deleted, by anyone (superusers included)."""
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from api.view_only_admin import ViewOnlyAdmin
 from audit.models import AuditEntry
 
 ENTRY_FIELDS = (
@@ -22,22 +22,13 @@ ENTRY_FIELDS = (
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ViewOnlyAdmin):
     list_display = ["at", "actor", "action", "object_type", "object_repr", "changed_fields"]
     list_filter = ["action", "object_type", "actor", "at"]
     search_fields = ["object_repr", "object_id", "actor"]
     date_hierarchy = "at"
     fields = ENTRY_FIELDS
     readonly_fields = ENTRY_FIELDS
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="changed fields")
     def changed_fields(self, entry: AuditEntry) -> str:

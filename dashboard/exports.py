@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 
 from dashboard.query import DashboardQuery
+from events.columns import EVENT_EXPORT_COLUMNS
 from events.metrics import (
     CONTACT_METHODS,
     Dimension,
@@ -96,16 +97,7 @@ LOAD_COLUMNS = [
     "peak_hour_7d",
     "hours_over_7d",
 ]
-EVENT_COLUMNS = [
-    "id",
-    "type",
-    "partner",
-    "helpline_id",
-    "session_id",
-    "timestamp",
-    "contact_method",
-    "received_at",
-]
+EVENT_COLUMNS = EVENT_EXPORT_COLUMNS  # events.csv's header, as the admin's export
 
 
 def safe_cell(value: object) -> object:

@@ -3,11 +3,12 @@
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 from import_export.widgets import ForeignKeyWidget
 
+from api.view_only_admin import ViewOnlyAdmin
+from events.columns import EVENT_EXPORT_COLUMNS
 from events.models import BillingStatement, Event
 from helplines.models import Helpline, Partner
 
@@ -26,17 +27,7 @@ class EventResource(resources.ModelResource):
 
     class Meta:
         model = Event
-        fields = (
-            "id",
-            "type",
-            "partner",
-            "helpline_id",
-            "session_id",
-            "timestamp",
-            "contact_method",
-            "received_at",
-            "is_test",
-        )
+        fields = (*EVENT_EXPORT_COLUMNS, "is_test")
         export_order = fields
 
     def filter_export(self, queryset: Any, **kwargs: Any) -> Any:
@@ -44,7 +35,7 @@ class EventResource(resources.ModelResource):
 
 
 @admin.register(Event)
-class EventAdmin(ExportMixin, admin.ModelAdmin):
+class EventAdmin(ExportMixin, ViewOnlyAdmin):
     """Events are immutable (written only by `events.services.record_events`): view only.
 
     Export goes through django-import-export, which builds the file in memory: fine for a
@@ -84,18 +75,9 @@ class EventAdmin(ExportMixin, admin.ModelAdmin):
     def helpline_public_id(self, event: Event) -> str:
         return event.helpline.public_id
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
-        return False
-
 
 @admin.register(BillingStatement)
-class BillingStatementAdmin(admin.ModelAdmin):
+class BillingStatementAdmin(ViewOnlyAdmin):
     """Closed monthly statements: stored by the rollup when a month closes, never changed
     afterwards (events.statements), so view only for everyone, superusers included."""
 
@@ -119,16 +101,3 @@ class BillingStatementAdmin(admin.ModelAdmin):
     @admin.display(description="month", ordering="month")
     def month_label(self, statement: BillingStatement) -> str:
         return f"{statement.month:%Y-%m}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: BillingStatement | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: BillingStatement | None = None
-    ) -> bool:
-        return False

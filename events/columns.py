@@ -1,4 +1,5 @@
-"""The columns an event row is written with, and the PostgreSQL type of each.
+"""An event's columns: those a row is written with, with the PostgreSQL type of each, and
+those an export shows.
 
 Free of Django, so that bench/run.py can build its COPY before Django is set up;
 events.services writes every event with them (COPY's binary format and the typed
@@ -20,4 +21,18 @@ EVENT_COLUMN_TYPES: Mapping[str, str] = MappingProxyType(
         "contact_method": "varchar",
         "received_at": "timestamptz",
     }
+)
+
+# The columns of an exported event, in order, the partner by its slug and the helpline by
+# its public id: events.csv's header (dashboard.exports) and the admin's export
+# (events.admin, which adds is_test).
+EVENT_EXPORT_COLUMNS = (
+    "id",
+    "type",
+    "partner",
+    "helpline_id",
+    "session_id",
+    "timestamp",
+    "contact_method",
+    "received_at",
 )

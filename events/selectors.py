@@ -176,43 +176,13 @@ def _iso_offset(offset: timedelta) -> str:
     return datetime(2000, 1, 1, tzinfo=timezone(offset)).isoformat()[len("2000-01-01T00:00:00") :]
 
 
-class _SpreadsheetText(Func):
-    """A text column as `dashboard.exports.safe_cell` leaves it, for COPY: with a leading
-    apostrophe when it starts with a formula trigger, and "" as NULL (see raw_events_csv)."""
+class _ColumnText(Func):
+    """Text written from one column by `column_sql`, given the column's SQL and params."""
 
     output_field = TextField()
 
-    def __init__(self, column: str, *, formula_triggers: Sequence[str]) -> None:
+    def __init__(self, column: str) -> None:
         super().__init__(F(column))
-        self.codes = ", ".join(str(ord(trigger)) for trigger in formula_triggers)
-
-    def as_sql(
-        self,
-        compiler: SQLCompiler,
-        connection: BaseDatabaseWrapper,
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
-    ) -> tuple[str, tuple[Any, ...]]:
-        column, params = compiler.compile(self.source_expressions[0])
-        # ascii() is the first character's code point (0 for ""): cheaper than a pattern.
-        sql = (
-            f"CASE WHEN ascii({column}) IN ({self.codes}) THEN '''' || {column} "
-            f"ELSE NULLIF({column}, '') END"
-        )
-        return sql, (*params, *params, *params)
-
-
-class _LocalIsoTime(Func):
-    """A timestamptz column as `astimezone(tz).isoformat()` writes it, given the zone's UTC
-    offsets over the column's span (`_utc_offset_periods`)."""
-
-    output_field = TextField()
-
-    def __init__(self, column: str, periods: list[tuple[datetime, timedelta]]) -> None:
-        super().__init__(F(column))
-        self.periods = periods
 
     def as_sql(
         self,
@@ -224,7 +194,44 @@ class _LocalIsoTime(Func):
         **extra_context: Any,
     ) -> tuple[str, tuple[Any, ...]]:
         column, column_params = compiler.compile(self.source_expressions[0])
+        return self.column_sql(column, tuple(column_params))
 
+    def column_sql(
+        self, column: str, column_params: tuple[Any, ...]
+    ) -> tuple[str, tuple[Any, ...]]:
+        raise NotImplementedError
+
+
+class _SpreadsheetText(_ColumnText):
+    """A text column as `dashboard.exports.safe_cell` leaves it, for COPY: with a leading
+    apostrophe when it starts with a formula trigger, and "" as NULL (see raw_events_csv)."""
+
+    def __init__(self, column: str, *, formula_triggers: Sequence[str]) -> None:
+        super().__init__(column)
+        self.codes = ", ".join(str(ord(trigger)) for trigger in formula_triggers)
+
+    def column_sql(
+        self, column: str, column_params: tuple[Any, ...]
+    ) -> tuple[str, tuple[Any, ...]]:
+        # ascii() is the first character's code point (0 for ""): cheaper than a pattern.
+        sql = (
+            f"CASE WHEN ascii({column}) IN ({self.codes}) THEN '''' || {column} "
+            f"ELSE NULLIF({column}, '') END"
+        )
+        return sql, (*column_params, *column_params, *column_params)
+
+
+class _LocalIsoTime(_ColumnText):
+    """A timestamptz column as `astimezone(tz).isoformat()` writes it, given the zone's UTC
+    offsets over the column's span (`_utc_offset_periods`)."""
+
+    def __init__(self, column: str, periods: list[tuple[datetime, timedelta]]) -> None:
+        super().__init__(column)
+        self.periods = periods
+
+    def column_sql(
+        self, column: str, column_params: tuple[Any, ...]
+    ) -> tuple[str, tuple[Any, ...]]:
         def local(offset: timedelta) -> tuple[str, list[Any]]:
             # The wall time is UTC plus the offset, which the format writes as a literal
             # (quoted). to_char's .US always writes six digits, isoformat() none when all

@@ -20,6 +20,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
 from rest_framework_api_key.models import APIKey
 
+from api.view_only_admin import ViewOnlyAdmin
 from helplines.models import (
     CONTACT_CHANNEL_FIELDS,
     Helpline,
@@ -399,7 +400,7 @@ class PartnerAPIKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoadEpisode)
-class LoadEpisodeAdmin(admin.ModelAdmin):
+class LoadEpisodeAdmin(ViewOnlyAdmin):
     """Episodes over capacity as `check_load` recorded them: read-only for everyone."""
 
     list_display = [
@@ -416,12 +417,3 @@ class LoadEpisodeAdmin(admin.ModelAdmin):
     list_filter = ["helpline"]
     list_select_related = ["helpline"]
     date_hierarchy = "started_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
