@@ -1160,6 +1160,38 @@ def working_tree_note() -> str:
     return f" (working tree differs in: {', '.join(changed)})"
 
 
+def add_a_day(size: Size, *, seed: int, first_session: int) -> None:
+    """One more day of traffic: new sessions over the 24 hours before `size.now`, committed
+    after the aggregates were built, then one roll_up() as the scheduler would run it; then
+    the storage, the events counted and the calls to time."""
+    from events.rollup import roll_up
+
+    assert size.cast is not None and size.now is not None
+    now = size.now
+    size.extra = size.n // DAYS_OF_DATA
+    yesterday = now - timedelta(days=1)
+    extra = generate_events(
+        size.cast,
+        size.extra,
+        origin=yesterday.replace(hour=0, minute=0, second=0, microsecond=0),
+        since=yesterday - timedelta(minutes=5),
+        until=now - timedelta(minutes=5),
+        seed=seed,
+        first_session=first_session,
+    )
+    copy_events(size.url, extra, bulk=False)
+    report, seconds, statements = profiled(roll_up)
+    size.builds["extra"] = Build(
+        seconds, report.events, report.windows, report.months_closed, statements
+    )
+    print(f"[{size.label}]   extra day of {size.extra:,} events rolled up in {seconds:.2f} s")
+    vacuum_aggregates(size.url)
+    size.tables = storage(size.url)
+    size.counted = size.tables[0][1]
+    use_database(size)
+    size.calls = build_calls(size)
+
+
 def adopt(size: Size, seed: int) -> bool:
     """`--reuse`: time a database that an earlier run built and kept (`--keep`) as it is,
     when it holds this size's events; False when it does not (it is then built anew).
@@ -1172,7 +1204,6 @@ def adopt(size: Size, seed: int) -> bool:
     import psycopg
     from django.core.management import call_command
 
-    from events.rollup import roll_up
     from helplines.models import Helpline, Partner, PartnerAPIKey
     from helplines.services import issue_key
 
@@ -1209,28 +1240,11 @@ def adopt(size: Size, seed: int) -> bool:
         live_key=raw,
     )
     now = size.now = datetime.now(UTC)
-    size.extra = size.n // DAYS_OF_DATA
-    yesterday = now - timedelta(days=1)
-    extra = generate_events(
-        size.cast,
-        size.extra,
-        origin=yesterday.replace(hour=0, minute=0, second=0, microsecond=0),
-        since=yesterday - timedelta(minutes=5),
-        until=now - timedelta(minutes=5),
+    add_a_day(
+        size,
         seed=seed + int(now.timestamp()),
         first_session=EXTRA_SESSIONS * 2 + int(now.timestamp()) * 1_000_000,
     )
-    copy_events(size.url, extra, bulk=False)
-    report, seconds, statements = profiled(roll_up)
-    size.builds["extra"] = Build(
-        seconds, report.events, report.windows, report.months_closed, statements
-    )
-    print(f"[{size.label}]   extra day of {size.extra:,} events rolled up in {seconds:.2f} s")
-    vacuum_aggregates(size.url)
-    size.tables = storage(size.url)
-    size.counted = size.tables[0][1]
-    use_database(size)
-    size.calls = build_calls(size)
     return True
 
 
@@ -1261,30 +1275,7 @@ def prepare(size: Size, seed: int) -> None:
     size.builds["first"] = Build(
         seconds, report.events, report.windows, report.months_closed, statements
     )
-    # One more day of traffic: new sessions over the last 24 hours, committed after the
-    # aggregates were built, then one roll_up() as the scheduler would run it.
-    size.extra = size.n // DAYS_OF_DATA
-    yesterday = now - timedelta(days=1)
-    extra = generate_events(
-        size.cast,
-        size.extra,
-        origin=yesterday.replace(hour=0, minute=0, second=0, microsecond=0),
-        since=yesterday - timedelta(minutes=5),
-        until=now - timedelta(minutes=5),
-        seed=seed + 1,
-        first_session=EXTRA_SESSIONS,
-    )
-    copy_events(size.url, extra, bulk=False)
-    report, seconds, statements = profiled(roll_up)
-    size.builds["extra"] = Build(
-        seconds, report.events, report.windows, report.months_closed, statements
-    )
-    print(f"[{size.label}]   extra day of {size.extra:,} events rolled up in {seconds:.2f} s")
-    vacuum_aggregates(size.url)
-    size.tables = storage(size.url)
-    size.counted = size.tables[0][1]
-    use_database(size)
-    size.calls = build_calls(size)
+    add_a_day(size, seed=seed + 1, first_session=EXTRA_SESSIONS)
 
 
 def main(argv: list[str]) -> int:
