@@ -192,6 +192,13 @@ def free_port() -> int:
 # --- the report --------------------------------------------------------------------------
 
 
+def git(*args: str) -> str:
+    """What `git ARGS` prints in the project's checkout (nothing when it fails)."""
+    return subprocess.run(
+        ["git", *args], cwd=BASE_DIR, capture_output=True, text=True, check=False
+    ).stdout
+
+
 def machine() -> dict[str, str]:
     cpu = "unknown"
     memory = "unknown"
@@ -206,13 +213,7 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD").strip()
     return {
         "nproc": str(os.cpu_count()),
         "cpu": cpu,

@@ -40,7 +40,6 @@ import re
 import secrets
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +59,7 @@ from bench.common import (  # noqa: E402  (the path above makes `bench` importab
     append_results,
     drop_database,
     ensure_database,
+    git,
     load_average,
     machine,
     postgres_version,
@@ -1146,13 +1146,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def working_tree_note() -> str:
     """Uncommitted changes to the product's files, which the commit alone would not show."""
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split("\n")
+    status = git("status", "--porcelain", "--untracked-files=no").split("\n")
     # RESULTS.md grows with every run; it is not what was measured.
     changed = [line[3:] for line in status if line.strip() and line[3:] != "bench/RESULTS.md"]
     if not changed:

@@ -211,13 +211,20 @@ def covered(alias: str, mark: str) -> str:
         return "1 = 0"
     if connection.vendor != "postgresql":
         return f"{alias}.id < {int(mark):d}"
+    xmin, xmax = _snapshot_bounds(mark)
+    return (
+        f"({alias}.txid < {xmax:d} AND ({alias}.txid < {xmin:d} OR "
+        f"pg_visible_in_snapshot({alias}.txid::text::xid8, '{mark}'::pg_snapshot)))"
+    )
+
+
+def _snapshot_bounds(mark: str) -> tuple[int, int]:
+    """The xmin and xmax of a snapshot's text (pg_current_snapshot()); ValueError when
+    `mark` is not one, so nothing but digits reaches the SQL."""
     match = _SNAPSHOT.match(mark)
     if match is None:
         raise ValueError(f"Not a snapshot: {mark!r}")
-    return (
-        f"({alias}.txid < {int(match[2]):d} AND ({alias}.txid < {int(match[1]):d} OR "
-        f"pg_visible_in_snapshot({alias}.txid::text::xid8, '{mark}'::pg_snapshot)))"
-    )
+    return int(match[1]), int(match[2])
 
 
 def newly_covered(alias: str, low: str, high: str) -> str:
@@ -226,12 +233,10 @@ def newly_covered(alias: str, low: str, high: str) -> str:
         return covered(alias, high)
     if connection.vendor != "postgresql":
         return f"({alias}.id >= {int(low):d} AND {covered(alias, high)})"
-    match = _SNAPSHOT.match(low)
-    if match is None:
-        raise ValueError(f"Not a snapshot: {low!r}")
+    xmin, _ = _snapshot_bounds(low)
     # Every transaction below the old xmin was visible to the old snapshot.
     return (
-        f"({alias}.txid >= {int(match[1]):d} AND {covered(alias, high)} "
+        f"({alias}.txid >= {xmin:d} AND {covered(alias, high)} "
         f"AND NOT pg_visible_in_snapshot({alias}.txid::text::xid8, '{low}'::pg_snapshot))"
     )
 
