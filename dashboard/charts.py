@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import pairwise
+from typing import ClassVar
 
 from django.utils.formats import number_format
 
@@ -85,17 +86,13 @@ class Chart:
             found.extend((a[0], a[1], b[0], b[1], css) for a, b in pairwise(pairs))
         return found
 
-    @property
-    def plot_left(self) -> int:
-        return LEFT
+    # The plot's edges in the drawing's units: fixed margins, whatever its size.
+    plot_left: ClassVar[int] = LEFT
+    plot_top: ClassVar[int] = TOP
 
     @property
     def plot_right(self) -> int:
         return self.width - RIGHT
-
-    @property
-    def plot_top(self) -> int:
-        return TOP
 
     @property
     def plot_bottom(self) -> int:
