@@ -3,7 +3,7 @@
 import csv
 import io
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import openpyxl
 import pytest
@@ -12,6 +12,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from openpyxl.worksheet.worksheet import Worksheet
 
 from helplines.authentication import find_key
 from helplines.models import (
@@ -127,7 +128,7 @@ def test_xlsx_round_trip_through_the_admin(superuser_client: Client, helpline: H
     response = export(superuser_client, XLSX_FORMAT)
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    sheet = book.active
+    sheet = cast(Worksheet, book.active)  # a new or loaded workbook has one sheet
     assert [cell.value for cell in sheet[1]] == COLUMNS
     assert sheet.cell(row=2, column=1).value == helpline.public_id
     sheet.cell(row=2, column=COLUMNS.index("priority") + 1).value = "false"

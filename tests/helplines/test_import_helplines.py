@@ -2,10 +2,12 @@
 
 import io
 from pathlib import Path
+from typing import cast
 
 import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
+from openpyxl.worksheet.worksheet import Worksheet
 
 from helplines.models import Helpline, Topic
 from helplines.resources import COLUMNS, HelplineResource
@@ -115,7 +117,7 @@ def test_a_changed_row_updates_its_helpline_matched_on_id(tmp_path: Path, topic:
 
 def test_xlsx_import(tmp_path: Path) -> None:
     book = openpyxl.Workbook()
-    sheet = book.active
+    sheet = cast(Worksheet, book.active)  # a new or loaded workbook has one sheet
     sheet.append(COLUMNS)
     # What a spreadsheet makes of typed cells: booleans and numbers, not text.
     sheet.append(
