@@ -138,6 +138,11 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# models.W040: SQLite ignores an index's INCLUDE columns. The covering index on
+# QuarterHourCount (events/models.py) is for PostgreSQL, where the figures are served at
+# scale; on SQLite it is a plain index on the same key columns, which is all it needs.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -189,6 +189,17 @@ class QuarterHourCount(EventCounts):
         indexes = [
             # Staff views over all partners for a time range (load page, hourly charts).
             models.Index(fields=["quarter"], name="quarter_count_time"),
+            # Live clicks of a few helplines over a range (the load page, check_load, the
+            # directory's load status): read from this index alone. Rows are written in
+            # the order events arrive, so a week of one helpline lies on as many heap pages
+            # as it has rows; at 10M events the load page's query read 23,000 pages
+            # through quarter_count_time (139 ms) and 250 here (11 ms).
+            models.Index(
+                fields=["helpline", "quarter"],
+                include=[f"clicks_{method}" for method in ContactMethod.values],
+                condition=models.Q(is_test=False),
+                name="quarter_count_live_clicks",
+            ),
         ]
 
     def __str__(self) -> str:
