@@ -7,8 +7,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 # Paths whose callers are programs authenticated by API keys or OAuth tokens, never by a
-# session: passed untouched, so the API's hot path never reads the session.
-PROGRAM_PREFIXES = ("/v1/", "/oauth/", "/healthz")
+# session: passed untouched, so the API's hot path never reads the session. And the site's
+# icon, which every browser asks for whoever is signed in (a 403 there is console noise).
+PROGRAM_PREFIXES = ("/v1/", "/oauth/", "/healthz", "/favicon.ico")
 
 
 class PageAccessMiddleware:

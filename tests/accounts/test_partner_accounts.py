@@ -149,6 +149,8 @@ def test_the_command_refuses_an_unknown_partner_and_a_taken_username(partner: Pa
         ("/dashboard/partners/acme/", 403, None),
         ("/dashboard/partners/beacon/report/", 403, None),
         ("/partner/", 200, None),
+        # Browsers ask every site for its icon, whatever the page declares.
+        ("/favicon.ico", 301, "/static/api/favicon.svg"),
     ],
 )
 def test_a_partner_user_never_reaches_the_admin_or_the_staff_dashboard(
