@@ -1244,6 +1244,7 @@ def adopt(size: Size, seed: int) -> bool:
 
 def prepare(size: Size, seed: int) -> None:
     """Data, aggregates, extra day, storage and checks of one size, in its own database."""
+    from events.partitions import ensure_partitions
     from events.rollup import rebuild, roll_up
 
     print(f"[{size.label}] preparing {size.database} (create, migrate, seed)", flush=True)
@@ -1253,6 +1254,10 @@ def prepare(size: Size, seed: int) -> None:
     size.cast = prepare_product_data()
     now = size.now = datetime.now(UTC)
     origin = (now - timedelta(days=DAYS_OF_DATA)).replace(hour=0, minute=0, second=0, microsecond=0)
+    # Every month of the data has its partition, as in a database that has been running
+    # since (create_event_partitions creates them ahead of time); without them the older
+    # months would all land in the default partition, where nothing is pruned.
+    ensure_partitions(first=origin, last=now)
     print(f"[{size.label}] loading {size.n:,} events by binary COPY", flush=True)
     rows = generate_events(
         size.cast, size.n, origin=origin, since=origin, until=now - timedelta(minutes=5), seed=seed

@@ -384,12 +384,56 @@ def _whole_days(event_filter: EventFilter, tz: ZoneInfo) -> list[date] | None:
     return days
 
 
+def _inner_days(event_filter: EventFilter, tz: ZoneInfo) -> list[date]:
+    """The calendar days of `tz` that lie whole inside the filter's range."""
+    return [
+        day
+        for day in local_days(event_filter.start, event_filter.end, tz)
+        if event_filter.start <= day_bounds(day, day, tz)[0]
+        and day_bounds(day, day, tz)[1] <= event_filter.end
+    ]
+
+
+def _without_sessions(row: MetricRow) -> MetricRow:
+    return replace(
+        row, metrics=replace(row.metrics, sessions_reached=None, sessions_converted=None)
+    )
+
+
+def _days_and_cut_ends(
+    event_filter: EventFilter, dims: set[Dimension], tz: ZoneInfo, inner: list[date]
+) -> Iterator[MetricRow]:
+    """A range that cuts a day at one end or both (a period compared "so far", say): its
+    whole days from DayCount, the cut ends from QuarterHourCount (and the raw events of a
+    partial quarter-hour), so a month of all partners' traffic costs a month of day rows
+    and at most two days of quarter rows. Counts add up; sessions do not exist for part of
+    a day, so no row has them, as when the whole range is read by quarter-hours."""
+    start, end = day_bounds(inner[0], inner[-1], tz)
+    whole = replace(event_filter, start=start, end=end)
+    parts = [_day_rows(whole, dims, tz, inner, chunked=False, sessions=False)]
+    parts += [
+        _quarter_rows(replace(event_filter, start=cut_start, end=cut_end), dims, tz)
+        for cut_start, cut_end in ((event_filter.start, start), (end, event_filter.end))
+        if cut_start < cut_end
+    ]
+    merged: dict[tuple, MetricRow] = {}
+    for part in parts:
+        for row in part:
+            if (previous := merged.get(row.group)) is not None:
+                row = replace(row, metrics=previous.metrics + row.metrics)
+            merged[row.group] = row
+    yield from sorted((_without_sessions(row) for row in merged.values()), key=_sort_key)
+
+
 def _iter_rows(
     event_filter: EventFilter, dims: set[Dimension], tz: ZoneInfo, *, chunked: bool
 ) -> Iterator[MetricRow]:
     days = None if Dimension.HOUR in dims else _whole_days(event_filter, tz)
+    inner = None if Dimension.HOUR in dims else _inner_days(event_filter, tz)
     if days is not None and session_days(tz, days[0], days[-1]):
         rows = _day_rows(event_filter, dims, tz, days, chunked=chunked)
+    elif inner and session_days(tz, inner[0], inner[-1]):
+        rows = _days_and_cut_ends(event_filter, dims, tz, inner)
     else:
         rows = _quarter_rows(event_filter, dims, tz)
     for row in rows:
@@ -446,8 +490,10 @@ def _day_rows(
     days: list[date],
     *,
     chunked: bool,
+    sessions: bool = True,
 ) -> Iterator[MetricRow]:
-    """From DayCount (and DaySessionCount): one or two queries, whatever the table sizes."""
+    """From DayCount (and DaySessionCount): one or two queries, whatever the table sizes.
+    Without `sessions`, counts only (one query), session figures None."""
     day_of = {day_bounds(day, day, tz)[0]: day for day in days}
     # A zone's day windows pair their starts and ends one way only: IN x IN is exact.
     windows = {
@@ -458,7 +504,7 @@ def _day_rows(
         "day_start__in": list(day_of),
         "day_end__in": [day_bounds(day, day, tz)[1] for day in days],
     }
-    grain = _session_grain(event_filter, dims)
+    grain = _session_grain(event_filter, dims) if sessions else None
     columns = _group_columns(dims, tz, time="day_start")
     sessions = ("sessions_reached", "sessions_converted") if grain == _Grain.HELPLINE else ()
     counts = _counted(event_filter.narrow(DayCount.objects.filter(**windows)), columns, *sessions)

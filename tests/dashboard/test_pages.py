@@ -189,24 +189,24 @@ def test_pages_run_a_fixed_number_of_queries(
     for page in pages:
         # Session, user, and the user's and group's permissions (4), then, each figure from
         # the aggregates: overview: sessions and counts per day (2), the previous period
-        # up to the same time of day (whole quarter-hours, and the partial one from raw
-        # events: 2), helplines (1), partners (2), countries (2), and the filters' partners
-        # and helplines (2); partner page: partner, the same figures without the partner
-        # table (5), countries (2), 48 h traffic (whole clock hours, to the end of the
-        # current one: 1), test vs live (2), last event, keys (2), refusals,
-        # paired services, the filters (2); helpline page: helpline, the same figures
-        # without the helplines table (one helpline's sessions are kept beside its counts:
-        # 3), partners, its clicks per hour, its episodes, the filters (2); load:
-        # priority helplines, hourly clicks (2), episodes over capacity. Every page says
-        # when the rollup behind its figures ran (1: events.freshness), and ends by
-        # renewing the session's expiry (SESSION_SAVE_EVERY_REQUEST: a savepoint, the
-        # update, its release: 3).
+        # up to the same time of day (its whole days, the quarter-hours of the day it cuts,
+        # and the partial quarter-hour from raw events: 3), helplines (1), partners (2),
+        # countries (2), and the filters' partners and helplines (2); partner page:
+        # partner, the same figures without the partner table (6), countries (2), 48 h
+        # traffic (whole clock hours, to the end of the current one: 1), test vs live (2),
+        # last event, keys (2), refusals, paired services, the filters (2); helpline page:
+        # helpline, the same figures without the helplines table (one helpline's sessions
+        # are kept beside its counts: 4), partners, its clicks per hour, its episodes, the
+        # filters (2); load: priority helplines, hourly clicks (2), episodes over capacity.
+        # Every page says when the rollup behind its figures ran (1: events.freshness), and
+        # ends by renewing the session's expiry (SESSION_SAVE_EVERY_REQUEST: a savepoint,
+        # the update, its release: 3).
         with django_assert_num_queries(counts[page]):
             assert staff_client.get(page).status_code == 200
     assert counts == {
-        "/dashboard/": 19,
-        "/dashboard/partners/acme/": 25,
-        f"/dashboard/helplines/{helpline.public_id}/": 16,
+        "/dashboard/": 20,
+        "/dashboard/partners/acme/": 26,
+        f"/dashboard/helplines/{helpline.public_id}/": 17,
         "/dashboard/load/": 11,
     }
 
