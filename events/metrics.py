@@ -410,7 +410,7 @@ def _days_and_cut_ends(
     a day, so no row has them, as when the whole range is read by quarter-hours."""
     start, end = day_bounds(inner[0], inner[-1], tz)
     whole = replace(event_filter, start=start, end=end)
-    parts = [_day_rows(whole, dims, tz, inner, chunked=False, sessions=False)]
+    parts = [_day_rows(whole, dims, tz, inner, chunked=False, with_sessions=False)]
     parts += [
         _quarter_rows(replace(event_filter, start=cut_start, end=cut_end), dims, tz)
         for cut_start, cut_end in ((event_filter.start, start), (end, event_filter.end))
@@ -490,10 +490,10 @@ def _day_rows(
     days: list[date],
     *,
     chunked: bool,
-    sessions: bool = True,
+    with_sessions: bool = True,
 ) -> Iterator[MetricRow]:
     """From DayCount (and DaySessionCount): one or two queries, whatever the table sizes.
-    Without `sessions`, counts only (one query), session figures None."""
+    Without `with_sessions`, counts only (one query), session figures None."""
     day_of = {day_bounds(day, day, tz)[0]: day for day in days}
     # A zone's day windows pair their starts and ends one way only: IN x IN is exact.
     windows = {
@@ -504,7 +504,7 @@ def _day_rows(
         "day_start__in": list(day_of),
         "day_end__in": [day_bounds(day, day, tz)[1] for day in days],
     }
-    grain = _session_grain(event_filter, dims) if sessions else None
+    grain = _session_grain(event_filter, dims) if with_sessions else None
     columns = _group_columns(dims, tz, time="day_start")
     sessions = ("sessions_reached", "sessions_converted") if grain == _Grain.HELPLINE else ()
     counts = _counted(event_filter.narrow(DayCount.objects.filter(**windows)), columns, *sessions)
