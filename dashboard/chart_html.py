@@ -10,7 +10,8 @@ language; a template variable would have followed the locale). Text goes through
 `escape`. Geometry stays in `dashboard.charts`.
 """
 
-from django.utils.html import escape
+from html import escape
+
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.charts import Chart
