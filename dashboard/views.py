@@ -29,7 +29,6 @@ from dashboard.query import (
     Preset,
     TableOptions,
     parse_query,
-    timezone_names,
 )
 from helplines.models import Helpline, Partner
 
@@ -77,7 +76,6 @@ def _filter_context(
         "problems": parsed.problems,
         "choices": choices,
         "presets": Preset.CHOICES,
-        "timezones": timezone_names(),
         "view_name": view_name,
         "view_args": view_args,
     }
@@ -232,7 +230,6 @@ def impact_report(request: HttpRequest, partner: Partner, *, own: bool) -> HttpR
         {
             "problems": parsed.problems,
             "presets": Preset.CHOICES,
-            "timezones": timezone_names(),
             "pdf": False,
             "partner_view": own,
         }

@@ -189,6 +189,10 @@ class QuarterHourCount(EventCounts):
         indexes = [
             # Staff views over all partners for a time range (load page, hourly charts).
             models.Index(fields=["quarter"], name="quarter_count_time"),
+            # One partner's hours (its integration health, the cut day of a period): the
+            # primary key puts traffic and helpline before the quarter, so without this a
+            # partner's 48 hours read every row it has (91 ms at 10M events, 27 ms here).
+            models.Index(fields=["partner", "quarter"], name="quarter_count_partner_time"),
             # Live clicks of a few helplines over a range (the load page, check_load, the
             # directory's load status): read from this index alone. Rows are written in
             # the order events arrive, so a week of one helpline lies on as many heap pages

@@ -1,13 +1,16 @@
 """How figures read on the dashboard: grouped integers, percentages, signed changes."""
 
 from decimal import Decimal
+from functools import cache
 
 from django import template
 from django.utils.formats import number_format
-from django.utils.safestring import SafeString
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.chart_html import render_chart
 from dashboard.charts import Chart
+from dashboard.query import timezone_names
 
 register = template.Library()
 
@@ -63,3 +66,16 @@ def paint(css_class: str) -> str:
 def chart_svg(chart: Chart) -> SafeString:
     """A chart in the dashboard's responsive drawing (dashboard/chart_html.py)."""
     return render_chart(chart)
+
+
+@register.simple_tag
+def tz_datalist() -> SafeString:
+    """The time zone field's suggestions: every IANA zone, UTC first (`#tz-names`)."""
+    return _tz_datalist()
+
+
+@cache
+def _tz_datalist() -> SafeString:
+    # Some 600 options: written once per process, not looped over on every page.
+    options = "".join(f'<option value="{escape(name)}">' for name in timezone_names())
+    return mark_safe(f'<datalist id="tz-names">{options}</datalist>')  # names escaped
