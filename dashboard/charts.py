@@ -12,7 +12,7 @@ keep their size on a phone and on a wide screen alike.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import pairwise
@@ -152,12 +152,15 @@ def _point(text: str) -> tuple[float, float]:
 MAX_BAR = 48
 
 
-def _x_labels(labels: Sequence[str], centres: Sequence[float], most: int = 12) -> list[Tick]:
-    """At most `most` labels, every other one minor (left out on a phone)."""
-    step = max(1, math.ceil(len(labels) / most))
+def _x_labels[T](
+    items: Sequence[T], centres: Sequence[float], most: int = 12, text: Callable[[T], str] = str
+) -> list[Tick]:
+    """At most `most` labels, every other one minor (left out on a phone); `text` writes
+    the label of an item, called only for the items labelled."""
+    step = max(1, math.ceil(len(items) / most))
     return [
-        Tick(centres[i], labels[i], minor=n % 2 == 1)
-        for n, i in enumerate(range(0, len(labels), step))
+        Tick(centres[i], text(items[i]), minor=n % 2 == 1)
+        for n, i in enumerate(range(0, len(items), step))
     ]
 
 
@@ -317,7 +320,9 @@ def hourly_chart(
     if partial_last:
         chart.legend.append(("legend-partial", "This hour so far"))
     chart.y_ticks = _ticks(y.maximum, y)
-    chart.x_labels = _x_labels([_hour_label(h, len(hours)) for h, _ in hours], centres, most=6)
+    chart.x_labels = _x_labels(
+        [hour for hour, _ in hours], centres, most=6, text=lambda h: _hour_label(h, len(hours))
+    )
     return chart
 
 
