@@ -1,23 +1,33 @@
 """A partner user in a real browser (Debian's Chromium, a real server): created by the
 command, sets a password through the link, signs in on the one sign-in page, reads its
 analytics (the staff figures), downloads report.csv and its statement, opens its impact
-report, fits a phone's screen, signs out."""
+report, fits a phone's screen, signs out; issues a key and an OAuth client, sends events
+with both over HTTP, revokes both and sees them refused."""
 
 import csv
 import io
+import json
 import os
 import re
 import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
-from events.models import BillingStatement
+from events.models import BillingStatement, Event
+from helplines.models import Helpline, Partner, PartnerAPIKey
+from tests.api.bodies import iso
 from tests.partner.conftest import ACME_ZONE, Traffic
+from tests.partner.conftest import PASSWORD as PARTNER_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -145,3 +155,93 @@ def test_a_partner_user_signs_in_reads_its_figures_and_downloads_its_files(
     page.wait_for_url("**/admin/login/**")
     page.goto(f"{live_server.url}/partner/")
     assert "/admin/login/" in page.url
+
+
+def _http(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """A real HTTP request to the live server, as a partner's server sends it."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _display(base: str, helpline: Helpline, authorization: str, session: str) -> tuple[int, Any]:
+    body = json.dumps(
+        {
+            "helpline_id": helpline.public_id,
+            "session_id": session,
+            "timestamp": iso(timezone.now()),
+        }
+    ).encode()
+    headers = {"Content-Type": "application/json", "Authorization": authorization}
+    return _http(f"{base}/v1/events/helpline_display", body, headers)
+
+
+def test_a_partner_user_issues_a_key_and_a_client_sends_with_both_and_revokes_them(
+    browser_page: Any,
+    live_server: LiveServer,
+    partner_user: User,
+    partner: Partner,
+    helpline: Helpline,
+) -> None:
+    page, base = browser_page, live_server.url
+    page.goto(f"{base}/admin/login/")
+    page.fill("#id_username", partner_user.username)
+    page.fill("#id_password", PARTNER_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base}/partner/")
+
+    # A live key, shown once; the partner's server sends an event with it.
+    page.click("#nav-keys")
+    page.wait_for_url("**/partner/keys/")
+    page.fill("#issue-key-form input[name=name]", "production")
+    page.check("#issue-key-form input[name=kind][value=live]")
+    page.click("#issue-key-form input[type=submit]")
+    raw_key = page.inner_text("#raw-secret").strip()
+    status, answer = _display(base, helpline, f"Bearer {raw_key}", "with-the-key")
+    assert status == 201, answer
+    assert_clean(page)
+
+    # An OAuth client, shown once; a token from /oauth/token sends another.
+    page.click("#back-to-keys")
+    page.fill("#new-client-form input[name=name]", "ingest servers")
+    page.check("#new-client-form input[name=kind][value=live]")
+    page.click("#new-client-form input[type=submit]")
+    client_id = page.inner_text("#client-id").strip()
+    secret = page.inner_text("#raw-secret").strip()
+    form = urllib.parse.urlencode(
+        {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    ).encode()
+    status, token = _http(
+        f"{base}/oauth/token", form, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert status == 200, token
+    bearer = f"Bearer {token['access_token']}"
+    status, answer = _display(base, helpline, bearer, "with-the-token")
+    assert status == 201, answer
+    assert Event.objects.filter(partner=partner).count() == 2
+
+    # Both revoked from the page, after confirming: the API refuses them at once.
+    page.click("#back-to-keys")
+    prefix = PartnerAPIKey.objects.get(partner=partner).prefix
+    page.click(f"#revoke-{prefix}")
+    page.check("#revoke-form input[name=confirm]")
+    page.click("#revoke-form input[type=submit]")
+    page.wait_for_url("**/partner/keys/**")
+    status, answer = _display(base, helpline, f"Bearer {raw_key}", "after-revoking")
+    assert (status, answer["error"]["code"]) == (403, "key_revoked")
+    label = page.get_attribute("#clients-table tbody tr[data-label]", "data-label")
+    page.click(f"#revoke-{label}")
+    page.check("#revoke-form input[name=confirm]")
+    page.click("#revoke-form input[type=submit]")
+    page.wait_for_url("**/partner/keys/**")
+    status, answer = _display(base, helpline, bearer, "after-revoking-the-client")
+    assert (status, answer["error"]["code"]) == (401, "invalid_token")
+    assert Event.objects.filter(partner=partner).count() == 2
+
+    # Every action is on the page, with who did it.
+    activity = page.inner_text("#activity-table")
+    assert activity.count(partner_user.username) >= 4, activity
+    assert_clean(page)
