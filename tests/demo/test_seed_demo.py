@@ -71,7 +71,10 @@ def test_a_second_run_changes_nothing() -> None:
     assert first["partners"] == len(world.PARTNERS) == 4
 
 
-@pytest.mark.django_db
+# The seed commits its events before it rolls them up, as it does under `make run`: inside
+# one test transaction, PostgreSQL's snapshot would cover the test's own inserts only when
+# another transaction happened to commit after them (the rollup reads committed events).
+@pytest.mark.django_db(transaction=True)
 def test_the_paired_services_are_paired_both_ways_and_their_compliance_counted() -> None:
     seed(days=2)
 
