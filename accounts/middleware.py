@@ -6,14 +6,14 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-# Paths whose callers are programs authenticated by API keys or OAuth tokens, never by a
-# session: passed untouched, so the API's hot path never reads the session. And the site's
-# icon, which every browser asks for whoever is signed in (a 403 there is console noise).
-PROGRAM_PREFIXES = ("/v1/", "/oauth/", "/healthz", "/favicon.ico")
+# Paths passed untouched, before the session is read: those whose callers are programs
+# authenticated by API keys or OAuth tokens (so the API's hot path never reads the
+# session), and the site's icon, which every browser asks for whoever is signed in.
+UNGUARDED_PREFIXES = ("/v1/", "/oauth/", "/healthz", "/favicon.ico")
 
 
 class PageAccessMiddleware:
-    """`check(request)` runs before the view of every page (not the programs' paths): a
+    """`check(request)` runs before the view of every page (not the unguarded paths): a
     response answers instead of the view, None lets it run."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -29,7 +29,7 @@ class PageAccessMiddleware:
         view_args: Any,
         view_kwargs: Any,
     ) -> HttpResponse | None:
-        if request.path.startswith(PROGRAM_PREFIXES):
+        if request.path.startswith(UNGUARDED_PREFIXES):
             return None
         return self.check(request)
 

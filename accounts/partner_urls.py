@@ -12,10 +12,6 @@ urlpatterns = [
     path("report.pdf", partner_views.report_pdf, name="report_pdf"),
     path("export/report.csv", partner_views.export_report, name="export_report"),
     path("export/events.csv", partner_views.export_events, name="export_events"),
-]
-
-# Integration health and the keys page (accounts/partner_integration.py, partner_keys.py).
-urlpatterns += [
     path("integration/", partner_integration.integration, name="integration"),
     path(
         "integration/test/",

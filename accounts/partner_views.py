@@ -30,7 +30,6 @@ from helplines.models import Partner
 PartnerView = Callable[..., HttpResponseBase]
 
 # The partner pages' navigation (templates/partner/base.html), in order: URL name, label.
-# A name that does not reverse is left out, so a page can be listed before its route exists.
 PARTNER_NAV: list[tuple[str, str]] = [
     ("partner:home", "Analytics"),
     ("partner:statement", "Statement"),

@@ -63,7 +63,9 @@ class RefusalHelp(NamedTuple):
 # What each code a refused event is counted under means, and how the integrating engineer
 # fixes it: the partner's integration health page shows these beside its refusal counts
 # (docs/product.md §3.1). The codes are those the ingest answers with: a field's code for
-# a validation error (the first field's), else the error's own code.
+# a validation error (the first field's), else the error's own code. A limit is named by
+# its {placeholder} and written in by `refusal_help` from the settings in force, so the
+# page tells a partner the limits this server applies, not the defaults.
 REFUSAL_HELP: dict[str, RefusalHelp] = {
     "required": RefusalHelp(
         "A field of the event is missing.",
@@ -97,11 +99,11 @@ REFUSAL_HELP: dict[str, RefusalHelp] = {
         "End every timestamp with Z or an offset such as +01:00.",
     ),
     "in_future": RefusalHelp(
-        "The timestamp is more than 5 minutes ahead of the server's clock.",
+        "The timestamp is more than {future_seconds:,} seconds ahead of the server's clock.",
         "Synchronise the sending machine's clock (NTP), and send when the event happened.",
     ),
     "too_old": RefusalHelp(
-        "The timestamp is older than the late-arrival window (7 days by default).",
+        "The timestamp is older than the late-arrival window ({late_days:,} days).",
         "Send events within days; a queue replayed after a long outage loses older events.",
     ),
     "unknown_helpline": RefusalHelp(
@@ -114,7 +116,8 @@ REFUSAL_HELP: dict[str, RefusalHelp] = {
         "Send an opaque id (a UUID, a hash, a random token) and never a user's details.",
     ),
     "max_length": RefusalHelp(
-        "The session_id is longer than 128 characters, or a batch holds more than 1,000 events.",
+        "The session_id is longer than {session_id_length:,} characters, or a batch holds "
+        "more than {max_batch:,} events.",
         "Send a shorter opaque id; split larger batches.",
     ),
     "invalid_characters": RefusalHelp(
@@ -130,9 +133,9 @@ REFUSAL_HELP: dict[str, RefusalHelp] = {
         "contact_method: phone, sms, online_chat, website, tty, whatsapp or reporting_form; "
         "type: helpline_display or helpline_click.",
     ),
-    "empty": RefusalHelp("A batch with no events.", "Send 1 to 1,000 events per batch."),
+    "empty": RefusalHelp("A batch with no events.", "Send 1 to {max_batch:,} events per batch."),
     "not_a_list": RefusalHelp(
-        "A batch whose events field is not a list.", 'Send {"events": [...]}.'
+        "A batch whose events field is not a list.", 'Send {{"events": [...]}}.'
     ),
     "parse_error": RefusalHelp(
         "The body is not valid JSON (or not UTF-8, nested too deep, a number out of range, "
@@ -143,7 +146,8 @@ REFUSAL_HELP: dict[str, RefusalHelp] = {
         "A JSON object holds the same key twice.", "Send each field once per object."
     ),
     "request_too_large": RefusalHelp(
-        "The body is over 16 KB for one event, or over 1 MB for a batch (decompressed).",
+        "The body is over {body_bytes:,} bytes for one event, or over {batch_body_bytes:,} "
+        "bytes for a batch (decompressed).",
         "Send smaller batches.",
     ),
     "unsupported_media_type": RefusalHelp(
@@ -151,7 +155,7 @@ REFUSAL_HELP: dict[str, RefusalHelp] = {
         "Send Content-Type: application/json, and gzip or no Content-Encoding.",
     ),
     "throttled": RefusalHelp(
-        "The key sent more requests than its rate limit (100 per second by default).",
+        "The key sent more requests than its rate limit ({rate_limit}).",
         "Slow down, wait for Retry-After, and use POST /v1/events/batch for volume.",
     ),
     "method_not_allowed": RefusalHelp(
@@ -162,10 +166,21 @@ REFUSAL_HELP: dict[str, RefusalHelp] = {
 
 
 def refusal_help(code: str) -> RefusalHelp:
-    """The meaning and fix of `code`; a neutral line for a code not (yet) described."""
-    return REFUSAL_HELP.get(
-        code, RefusalHelp(f"Refused with the code {code}.", "See the API documentation.")
-    )
+    """The meaning and fix of `code`, with this server's limits written in; a neutral line
+    for a code not (yet) described."""
+    described = REFUSAL_HELP.get(code)
+    if described is None:
+        return RefusalHelp(f"Refused with the code {code}.", "See the API documentation.")
+    limits = {
+        "future_seconds": settings.EVENTS_FUTURE_TOLERANCE_SECONDS,
+        "late_days": settings.EVENTS_LATE_ARRIVAL_DAYS,
+        "session_id_length": SESSION_ID_MAX_LENGTH,
+        "max_batch": settings.EVENTS_MAX_BATCH,
+        "body_bytes": settings.EVENTS_MAX_BODY_BYTES,
+        "batch_body_bytes": settings.EVENTS_MAX_BATCH_BODY_BYTES,
+        "rate_limit": settings.EVENTS_RATE_LIMIT,
+    }
+    return RefusalHelp(described.meaning.format(**limits), described.fix.format(**limits))
 
 
 class FieldRefused(Exception):

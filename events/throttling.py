@@ -6,10 +6,8 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from api.ratelimit import hit, parse_rate
+from api.ratelimit import hit
 from helplines.models import PartnerAPIKey
-
-__all__ = ["EventRateThrottle", "parse_rate"]
 
 
 class EventRateThrottle(BaseThrottle):

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django import template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from accounts.partner_views import PARTNER_NAV
 
@@ -12,23 +12,16 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def partner_nav(context: template.Context) -> list[dict[str, Any]]:
-    """The nav's links, `current` on the page being shown; a page whose route does not
-    exist (yet) is left out rather than breaking every partner page."""
+    """The nav's links, `current` on the page being shown."""
     request = context.get("request")
     match = getattr(request, "resolver_match", None)
     current = match.view_name if match is not None else ""
-    items = []
-    for view_name, label in PARTNER_NAV:
-        try:
-            url = reverse(view_name)
-        except NoReverseMatch:
-            continue
-        items.append(
-            {
-                "id": view_name.split(":")[-1],
-                "url": url,
-                "label": label,
-                "current": view_name == current,
-            }
-        )
-    return items
+    return [
+        {
+            "id": view_name.split(":")[-1],
+            "url": reverse(view_name),
+            "label": label,
+            "current": view_name == current,
+        }
+        for view_name, label in PARTNER_NAV
+    ]

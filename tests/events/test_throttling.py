@@ -9,7 +9,7 @@ import time_machine
 from pytest_django import Settings
 from rest_framework.test import APIClient
 
-from events.throttling import parse_rate
+from api.ratelimit import parse_rate
 from helplines.models import Helpline
 from tests.api.bodies import post_json
 from tests.conftest import IssuedKey

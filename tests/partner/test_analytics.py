@@ -135,10 +135,12 @@ def test_the_partners_copy_names_no_other_partner_and_offers_its_own_pages(
     assert "Beacon" not in html
     assert 'id="health-heading"' not in html  # integration health has a page of its own
     links = dict(re.findall(r'<a id="(nav-[a-z_]+)" href="([^"]+)"', html))
-    assert {name: links[name] for name in ("nav-home", "nav-statement", "nav-report")} == {
+    assert links == {
         "nav-home": "/partner/",
         "nav-statement": "/partner/statement/",
         "nav-report": "/partner/report/",
+        "nav-integration": "/partner/integration/",
+        "nav-keys": "/partner/keys/",
     }
     assert '<a id="nav-home" href="/partner/" aria-current="page">Analytics</a>' in html
     # A helpline row filters the partner's own page by it (not the staff helpline page).

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils.html import escape
 from rest_framework.test import APIClient
 
-from events.incoming import REFUSAL_HELP
+from events.incoming import refusal_help
 from helplines.models import Helpline, Partner
 from tests.api.bodies import post_json
 from tests.conftest import IssuedKey, Send
@@ -119,7 +119,7 @@ def test_refusals_per_code_and_hour_with_meaning_and_fix_never_the_content(
     assert response.context["refused_total"] == 3
     html = response.content.decode()
     for code in ("looks_like_pii", "timezone_required"):
-        meaning, fix = REFUSAL_HELP[code]
+        meaning, fix = refusal_help(code)
         assert f"<td>{escape(meaning)}</td><td>{escape(fix)}</td>" in html
     assert "unknown_helpline" not in html  # B's refusal
     for refused in (PII, "7946", "2026-11-22T14:09"):
