@@ -7,7 +7,6 @@ test-traffic view, to watch a sandbox integration work before it goes live. Read
 aggregates and counters only (`events.metrics`, `events.selectors`), never from raw events.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,39 +19,13 @@ from accounts.partner_views import partner_page
 from api.utc import floor_hour
 from dashboard import charts
 from events.days import UTC_ZONE
-from events.incoming import refusal_help
 from events.metrics import traffic_by_hour
-from events.selectors import SenderUse, refusals_by_hour, usage_by_sender
+from events.selectors import SenderUse, refusal_summary, refusals_by_hour, usage_by_sender
 from helplines.models import Partner, PartnerAPIKey
 from oauth.models import PartnerClient
 
 # The window of the page: the current clock hour and the 47 before it.
 HOURS = 48
-
-
-@dataclass(frozen=True, slots=True)
-class CodeSummary:
-    """One refusal code over the window: how many, when last, what it means, the fix."""
-
-    code: str
-    total: int
-    last_hour: datetime
-    meaning: str
-    fix: str
-
-
-def refusal_summary(rows: list[tuple[datetime, str, int]]) -> list[CodeSummary]:
-    """Per code, most refused first, from `refusals_by_hour`'s rows (newest hour first)."""
-    totals: dict[str, int] = {}
-    last: dict[str, datetime] = {}
-    for hour, code, count in rows:
-        totals[code] = totals.get(code, 0) + count
-        last.setdefault(code, hour)
-    summaries = []
-    for code, total in sorted(totals.items(), key=lambda item: (-item[1], item[0])):
-        meaning, fix = refusal_help(code)
-        summaries.append(CodeSummary(code, total, last[code], meaning, fix))
-    return summaries
 
 
 def last_received(partner: Partner, used: dict[str, SenderUse]) -> dict[bool, datetime | None]:

@@ -34,7 +34,12 @@ from events.metrics import (
     traffic_by_hour,
 )
 from events.models import ContactMethod
-from events.selectors import key_usage, last_event_received, refusals_by_code
+from events.selectors import (
+    key_usage,
+    last_event_received,
+    refusal_summary,
+    refusals_by_hour,
+)
 from helplines.models import Helpline, Partner, country_name
 
 # Rows a breakdown table shows before "show all".
@@ -343,7 +348,7 @@ def integration_health(query: DashboardQuery, partner: Partner, *, now: datetime
         "live": traffic.get(False, Metrics()),
         "test": traffic.get(True, Metrics()),
         "keys": key_usage(partner.pk),
-        "refusals": refusals_by_code(partner_id=partner.pk, since=since),
+        "refusals": refusal_summary(refusals_by_hour(partner_id=partner.pk, since=since)),
         "paired": paired_displays(query, partner),
     }
 

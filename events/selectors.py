@@ -14,6 +14,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils.timezone import now
 
 from api.utc import as_utc, floor_hour
+from events.incoming import refusal_help
 from events.metrics import EventFilter
 from events.models import Event, KeyDay, RefusedEventCount
 from helplines.models import KeyStatus, Partner, PartnerAPIKey
@@ -40,17 +41,6 @@ def partner_events(*, partner: Partner, is_test: bool) -> QuerySet:
     )
 
 
-def refusals_by_code(*, partner_id: int, since: datetime) -> list[tuple[str, int]]:
-    """The partner's refused events since `since`, per error code, most frequent first."""
-    return list(
-        RefusedEventCount.objects.filter(partner_id=partner_id, hour__gte=since)
-        .values("code")
-        .annotate(total=Sum("count"))
-        .order_by("-total", "code")
-        .values_list("code", "total")
-    )
-
-
 def refusals_by_hour(*, partner_id: int, since: datetime) -> list[tuple[datetime, str, int]]:
     """The partner's refused events since `since`: (UTC hour, code, count), newest hour
     first, then the most frequent code (one query, on the counters only)."""
@@ -62,6 +52,32 @@ def refusals_by_hour(*, partner_id: int, since: datetime) -> list[tuple[datetime
         .order_by("-hour", "-count", "code")
         .values_list("hour", "code", "count")
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSummary:
+    """One refusal code over a window: how many, when last, what it means, the fix."""
+
+    code: str
+    total: int
+    last_hour: datetime
+    meaning: str
+    fix: str
+
+
+def refusal_summary(rows: list[tuple[datetime, str, int]]) -> list[CodeSummary]:
+    """Per code, most refused first, from `refusals_by_hour`'s rows (newest hour first):
+    the one count of refusals per code, for staff's partner page and the partner's own."""
+    totals: dict[str, int] = {}
+    last: dict[str, datetime] = {}
+    for hour, code, count in rows:
+        totals[code] = totals.get(code, 0) + count
+        last.setdefault(code, hour)
+    summaries = []
+    for code, total in sorted(totals.items(), key=lambda item: (-item[1], item[0])):
+        meaning, fix = refusal_help(code)
+        summaries.append(CodeSummary(code, total, last[code], meaning, fix))
+    return summaries
 
 
 def raw_events_csv(

@@ -6,7 +6,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from events.models import RefusedEventCount
-from events.selectors import refusals_by_code
+from events.selectors import refusal_summary, refusals_by_hour
 from helplines.models import Helpline, Partner
 from tests.api.bodies import post_json
 
@@ -64,7 +64,7 @@ def test_requests_without_a_valid_key_are_not_attributed(
     assert RefusedEventCount.objects.count() == 0
 
 
-def test_refusals_by_code_sums_the_hours_most_frequent_first(
+def test_refusals_per_code_sum_the_hours_most_frequent_first(
     client_live: APIClient, partner: Partner, helpline: Helpline
 ) -> None:
     display = {"helpline_id": helpline.public_id, "session_id": "a@b.com"}
@@ -80,7 +80,6 @@ def test_refusals_by_code_sums_the_hours_most_frequent_first(
         naive = {**display, "session_id": "sess_1", "timestamp": "2026-11-22T14:00:00"}
         post_json(client_live, "/v1/events/helpline_display", naive)
 
-    assert refusals_by_code(partner_id=partner.pk, since=HOUR.replace(hour=10)) == [
-        ("looks_like_pii", 2),
-        ("timezone_required", 1),
-    ]
+    rows = refusals_by_hour(partner_id=partner.pk, since=HOUR.replace(hour=10))
+    summary = [(row.code, row.total, row.last_hour.hour) for row in refusal_summary(rows)]
+    assert summary == [("looks_like_pii", 2, 11), ("timezone_required", 1, 14)]
