@@ -15,9 +15,12 @@ both), an empty cell unpairs the row's service, and a file without the column le
 pair as it is. A service in two pairs, or paired with itself or an unknown id, is refused.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
 from typing import Any
 
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils.text import slugify
 from import_export import fields, resources, widgets
@@ -111,49 +114,21 @@ def find_or_create_topic(name: str) -> Topic:
 
 
 class HelplineResource(resources.ModelResource):
+    """The file's columns, each named after its attribute here; a column not declared here
+    is the helpline's field of that name, its text trimmed (`widget_from_django_field`)."""
+
     # The file's pairs, read before its rows are imported; None when it has no such column.
     pairs: list[tuple[str, str]] | None = None
 
-    id = fields.Field(attribute="public_id", column_name="id", widget=TextWidget())
-    name = fields.Field(attribute="name", column_name="name", widget=TextWidget())
-    description = fields.Field(
-        attribute="description", column_name="description", widget=TextWidget()
-    )
-    country_code = fields.Field(
-        attribute="country_code", column_name="country_code", widget=CountryCodeWidget()
-    )
-    subdivision = fields.Field(
-        attribute="subdivision", column_name="subdivision", widget=TextWidget()
-    )
-    timezone = fields.Field(attribute="timezone", column_name="timezone", widget=TimezoneWidget())
-    topics = fields.Field(attribute="topics", column_name="topics", widget=TopicsWidget())
-    phone_number = fields.Field(
-        attribute="phone_number", column_name="phone_number", widget=TextWidget()
-    )
-    sms_number = fields.Field(attribute="sms_number", column_name="sms_number", widget=TextWidget())
-    web_chat_url = fields.Field(
-        attribute="web_chat_url", column_name="web_chat_url", widget=TextWidget()
-    )
-    whatsapp_url = fields.Field(
-        attribute="whatsapp_url", column_name="whatsapp_url", widget=TextWidget()
-    )
-    website = fields.Field(attribute="website", column_name="website", widget=TextWidget())
-    tty_number = fields.Field(attribute="tty_number", column_name="tty_number", widget=TextWidget())
-    reporting_form_url = fields.Field(
-        attribute="reporting_form_url", column_name="reporting_form_url", widget=TextWidget()
-    )
-    priority = fields.Field(
-        attribute="is_priority", column_name="priority", widget=TrueFalseWidget(default=False)
-    )
-    active = fields.Field(
-        attribute="is_active", column_name="active", widget=TrueFalseWidget(default=True)
-    )
-    hourly_capacity = fields.Field(
-        attribute="hourly_capacity", column_name="hourly_capacity", widget=widgets.IntegerWidget()
-    )
+    id = fields.Field(attribute="public_id", widget=TextWidget())
+    country_code = fields.Field(attribute="country_code", widget=CountryCodeWidget())
+    timezone = fields.Field(attribute="timezone", widget=TimezoneWidget())
+    topics = fields.Field(attribute="topics", widget=TopicsWidget())
+    priority = fields.Field(attribute="is_priority", widget=TrueFalseWidget(default=False))
+    active = fields.Field(attribute="is_active", widget=TrueFalseWidget(default=True))
     # No attribute: a row's pair may be a helpline of a later row, so pairs are written
     # once every row is in (`after_import`), both sides at once.
-    paired_with = fields.Field(column_name="paired_with", widget=TextWidget())
+    paired_with = fields.Field(widget=TextWidget())
 
     class Meta:
         model = Helpline
@@ -165,6 +140,14 @@ class HelplineResource(resources.ModelResource):
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True
+
+    @classmethod
+    def widget_from_django_field(
+        cls, f: models.Field[Any, Any], default: type[widgets.Widget] = widgets.Widget
+    ) -> type[widgets.Widget]:
+        if isinstance(f, models.CharField | models.TextField):
+            return TextWidget
+        return super().widget_from_django_field(f, default)
 
     def get_queryset(self) -> QuerySet[Helpline]:
         return (
