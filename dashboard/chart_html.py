@@ -45,44 +45,44 @@ def render_chart(chart: Chart) -> SafeString:
         f'\n  </svg>\n  <svg class="chart-plot" width="100%" height="{height}" role="img"'
         f' aria-label="{label}" xmlns="http://www.w3.org/2000/svg">\n    '
     )
-    parts += (
-        f'<line class="grid" x1="0" x2="100%" y1="{_n(t.position)}" y2="{_n(t.position)}"/>'
-        for t in chart.y_ticks
-    )
-    parts.append("\n    ")
-    parts += (
-        f'<rect class="{escape(b.css)}" x="{x(b.x):g}%" y="{_n(b.y)}" width="{w(b.width):g}%"'
-        f' height="{_n(b.height)}" rx="1"/>'
-        for b in chart.bars
-    )
-    parts.append("\n    ")
-    parts += (
-        f'<line class="{escape(css)}" x1="{x(x1):g}%" y1="{_n(y1)}" x2="{x(x2):g}%" y2="{_n(y2)}"/>'
-        for x1, y1, x2, y2, css in chart.segments
-    )
-    parts.append("\n    ")
-    parts += (
-        f'<circle class="{escape(css)}" cx="{x(cx):g}%" cy="{_n(cy)}" r="3"/>'
-        for cx, cy, css in chart.dots
-    )
-    parts.append("\n    ")
-    if chart.threshold:
-        position = _n(chart.threshold.position)
-        parts.append(f'<line class="threshold" x1="0" x2="100%" y1="{position}" y2="{position}"/>')
-    parts.append("\n    ")
     label_y = _add(chart.plot_bottom, 20)
-    parts += (
-        f'<text class="axis-label{" minor" if t.minor else ""}" x="{x(t.position):g}%"'
-        f' y="{label_y}" text-anchor="middle">{escape(t.label)}</text>'
-        for t in chart.x_labels
-    )
-    parts.append("\n    ")
     top, column_height = _n(chart.plot_top), _add(chart.plot_bottom, -16)
-    parts += (
-        f'<rect class="hover" x="{x(c.x):g}%" y="{top}" width="{w(c.width):g}%"'
-        f' height="{column_height}"><title>{escape(c.title)}</title></rect>'
-        for c in chart.columns
+    threshold = chart.threshold and _n(chart.threshold.position)
+    # The plot's layers, bottom to top, each on a line of its own.
+    layers = (
+        (
+            f'<line class="grid" x1="0" x2="100%" y1="{_n(t.position)}" y2="{_n(t.position)}"/>'
+            for t in chart.y_ticks
+        ),
+        (
+            f'<rect class="{escape(b.css)}" x="{x(b.x):g}%" y="{_n(b.y)}" width="{w(b.width):g}%"'
+            f' height="{_n(b.height)}" rx="1"/>'
+            for b in chart.bars
+        ),
+        (
+            f'<line class="{escape(css)}" x1="{x(x1):g}%" y1="{_n(y1)}" x2="{x(x2):g}%"'
+            f' y2="{_n(y2)}"/>'
+            for x1, y1, x2, y2, css in chart.segments
+        ),
+        (
+            f'<circle class="{escape(css)}" cx="{x(cx):g}%" cy="{_n(cy)}" r="3"/>'
+            for cx, cy, css in chart.dots
+        ),
+        [f'<line class="threshold" x1="0" x2="100%" y1="{threshold}" y2="{threshold}"/>']
+        if threshold
+        else [],
+        (
+            f'<text class="axis-label{" minor" if t.minor else ""}" x="{x(t.position):g}%"'
+            f' y="{label_y}" text-anchor="middle">{escape(t.label)}</text>'
+            for t in chart.x_labels
+        ),
+        (
+            f'<rect class="hover" x="{x(c.x):g}%" y="{top}" width="{w(c.width):g}%"'
+            f' height="{column_height}"><title>{escape(c.title)}</title></rect>'
+            for c in chart.columns
+        ),
     )
+    parts.append("\n    ".join("".join(layer) for layer in layers))
     parts.append(
         '\n  </svg>\n  <svg class="chart-axis" width="52" '
         f'height="{height}" aria-hidden="true">\n    '

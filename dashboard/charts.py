@@ -76,6 +76,18 @@ class Chart:
     def width_percent(self, width: float) -> float:
         return round(width / (self.plot_right - self.plot_left) * 100, 3)
 
+    def add_bar(
+        self, centre: float, width: float, top: float, css: str, bottom: float | None = None
+    ) -> None:
+        """A bar `width` wide centred on `centre`, from `top` down to `bottom` (the plot's
+        bottom unless stacked on another bar)."""
+        base = self.plot_bottom if bottom is None else bottom
+        self.bars.append(Bar(round(centre - width / 2, 1), top, width, round(base - top, 1), css))
+
+    def add_column(self, centre: float, slot: float, title: str) -> None:
+        """The hover target of the x position at `centre`, one `slot` wide."""
+        self.columns.append(Column(round(centre - slot / 2, 1), round(slot, 1), title))
+
     @property
     def segments(self) -> list[tuple[float, float, float, float, str]]:
         """Each line as straight segments (x1, y1, x2, y2, css): a polyline's points cannot
@@ -206,16 +218,12 @@ def daily_chart(
     points = []
     for index, (row, centre) in enumerate(zip(rows, centres, strict=True)):
         m = row.metrics
-        top = y_displays(m.displays)
         in_progress = index == partial
-        chart.bars.append(
-            Bar(
-                round(centre - bar_width / 2, 1),
-                top,
-                bar_width,
-                round(chart.plot_bottom - top, 1),
-                "bar-partial" if in_progress else "bar-displays",
-            )
+        chart.add_bar(
+            centre,
+            bar_width,
+            y_displays(m.displays),
+            "bar-partial" if in_progress else "bar-displays",
         )
         points.append((centre, y_clicks(m.clicks)))
         title = (
@@ -228,7 +236,7 @@ def daily_chart(
                 f"; {previous_label} ({_when(before)}): {_int(before.metrics.displays)} "
                 f"displays, {_int(before.metrics.clicks)} clicks"
             )
-        chart.columns.append(Column(round(centre - slot / 2, 1), round(slot, 1), title))
+        chart.add_column(centre, slot, title)
     if previous:
         earlier = [
             (centre, y_displays(row.metrics.displays))
@@ -263,13 +271,11 @@ def ctr_chart(rows: Sequence[MetricRow]) -> Chart:
     chart.dots.extend((x, yy, "dot-clicks") for x, yy in points)
     slot = (chart.plot_right - chart.plot_left) / max(len(rows), 1)
     for row, centre, rate in zip(rows, centres, rates, strict=True):
-        chart.columns.append(
-            Column(
-                round(centre - slot / 2, 1),
-                round(slot, 1),
-                f"{_day(row.day)}: CTR {_percent(rate)} "
-                f"({_int(row.metrics.clicks)} clicks / {_int(row.metrics.displays)} displays)",
-            )
+        chart.add_column(
+            centre,
+            slot,
+            f"{_day(row.day)}: CTR {_percent(rate)} "
+            f"({_int(row.metrics.clicks)} clicks / {_int(row.metrics.displays)} displays)",
         )
     chart.y_ticks = _ticks(y.maximum, y, fmt="percent")
     chart.x_labels = _x_labels([_short_day(r.day) for r in rows], centres)
@@ -293,24 +299,13 @@ def hourly_chart(
     for index, ((hour, clicks), centre) in enumerate(zip(hours, centres, strict=True)):
         over = capacity is not None and clicks > capacity
         so_far = partial_last and index == len(hours) - 1
-        top = y(clicks)
         css = "bar-over" if over else "bar-clicks"
-        chart.bars.append(
-            Bar(
-                round(centre - bar_width / 2, 1),
-                top,
-                bar_width,
-                round(chart.plot_bottom - top, 1),
-                f"{css} bar-so-far" if so_far else css,
-            )
-        )
-        chart.columns.append(
-            Column(
-                round(centre - slot / 2, 1),
-                round(slot, 1),
-                f"{hour:%Y-%m-%d %H:%M}{' (so far)' if so_far else ''}: {_int(clicks)} clicks"
-                + (f" (capacity {capacity}, over)" if over else ""),
-            )
+        chart.add_bar(centre, bar_width, y(clicks), f"{css} bar-so-far" if so_far else css)
+        chart.add_column(
+            centre,
+            slot,
+            f"{hour:%Y-%m-%d %H:%M}{' (so far)' if so_far else ''}: {_int(clicks)} clicks"
+            + (f" (capacity {capacity}, over)" if over else ""),
         )
     if capacity is not None:
         # Named in the legend, not on the plot, where it would lie across the bars.
@@ -337,19 +332,11 @@ def traffic_chart(hours: Sequence[tuple[datetime, int, int]]) -> Chart:
     slot, centres = _slots(len(hours), chart)
     bar_width = round(max(slot * 0.8, 1), 1)
     for (hour, live, test), centre in zip(hours, centres, strict=True):
-        x = round(centre - bar_width / 2, 1)
         live_top = y(live)
-        test_top = y(live + test)
-        chart.bars.append(
-            Bar(x, live_top, bar_width, round(chart.plot_bottom - live_top, 1), "bar-displays")
-        )
-        chart.bars.append(Bar(x, test_top, bar_width, round(live_top - test_top, 1), "bar-test"))
-        chart.columns.append(
-            Column(
-                round(centre - slot / 2, 1),
-                round(slot, 1),
-                f"{hour:%Y-%m-%d %H:%M}: {_int(live)} live, {_int(test)} test events",
-            )
+        chart.add_bar(centre, bar_width, live_top, "bar-displays")
+        chart.add_bar(centre, bar_width, y(live + test), "bar-test", bottom=live_top)
+        chart.add_column(
+            centre, slot, f"{hour:%Y-%m-%d %H:%M}: {_int(live)} live, {_int(test)} test events"
         )
     chart.y_ticks = _ticks(y.maximum, y)
     chart.x_labels = _x_labels([f"{h:%a %H:%M}" for h, _, _ in hours], centres, most=6)
