@@ -11,7 +11,7 @@ import csv
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -20,6 +20,7 @@ from dashboard.query import DashboardQuery
 from events.columns import EVENT_EXPORT_COLUMNS
 from events.metrics import (
     CONTACT_METHODS,
+    FIGURE_COLUMNS,
     Dimension,
     EventFilter,
     Metrics,
@@ -51,12 +52,7 @@ REPORT_COLUMNS = [
     "helpline_id",
     "helpline_name",
     "country_code",
-    "displays",
-    "clicks",
-    "ctr",
-    "sessions_reached",
-    "sessions_converted",
-    "conversion_rate",
+    *FIGURE_COLUMNS,
     *(f"clicks_{method}" for method in CONTACT_METHODS),
 ]
 BILLING_COLUMNS = [
@@ -64,12 +60,7 @@ BILLING_COLUMNS = [
     "partner_name",
     "month",
     "timezone",
-    "displays",
-    "clicks",
-    "ctr",
-    "sessions_reached",
-    "sessions_converted",
-    "conversion_rate",
+    *FIGURE_COLUMNS,
     # "closed": the stored statement, final; "open": the figures so far, which may still
     # move until the month is past the late-arrival window (events.statements).
     "status",
@@ -107,6 +98,15 @@ def safe_cell(value: object) -> object:
     return value
 
 
+class CsvHead(TypedDict):
+    """What the `#` lines above a CSV's header say: its title, its filters and settings as
+    (name, value) pairs, and when it was generated."""
+
+    title: str
+    metadata: Sequence[tuple[str, str]]
+    generated_at: datetime
+
+
 class _Echo:
     """A file-like object whose write() returns the line, for csv.writer."""
 
@@ -115,15 +115,10 @@ class _Echo:
 
 
 def stream_csv(
-    *,
-    title: str,
-    metadata: Sequence[tuple[str, str]],
-    header: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    generated_at: datetime,
+    *, header: Sequence[str], rows: Iterable[Sequence[object]], **head: Unpack[CsvHead]
 ) -> Iterator[str]:
     writer = csv.writer(_Echo(), lineterminator="\r\n")
-    lines = [csv_head(title=title, metadata=metadata, header=header, generated_at=generated_at)]
+    lines = [csv_head(header=header, **head)]
     buffered = len(lines[0])
     for row in rows:
         line = writer.writerow([safe_cell(cell) for cell in row])
@@ -136,17 +131,11 @@ def stream_csv(
         yield "".join(lines)
 
 
-def csv_head(
-    *,
-    title: str,
-    metadata: Sequence[tuple[str, str]],
-    header: Sequence[str],
-    generated_at: datetime,
-) -> str:
+def csv_head(*, header: Sequence[str], **head: Unpack[CsvHead]) -> str:
     """The `#` lines (title, metadata, generation time) and the header row."""
-    lines = [f"# {title}\r\n"]
-    lines += [f"# {name}: {_one_line(value)}\r\n" for name, value in metadata]
-    lines.append(f"# generated at: {generated_at.isoformat(timespec='seconds')}\r\n")
+    lines = [f"# {head['title']}\r\n"]
+    lines += [f"# {name}: {_one_line(value)}\r\n" for name, value in head["metadata"]]
+    lines.append(f"# generated at: {head['generated_at'].isoformat(timespec='seconds')}\r\n")
     lines.append(csv.writer(_Echo(), lineterminator="\r\n").writerow(header))
     return "".join(lines)
 
@@ -155,21 +144,9 @@ def _one_line(value: str) -> str:
     return " ".join(value.split())
 
 
-def report_csv(
-    query: DashboardQuery,
-    *,
-    title: str,
-    metadata: Sequence[tuple[str, str]],
-    generated_at: datetime,
-) -> Iterator[str]:
+def report_csv(query: DashboardQuery, **head: Unpack[CsvHead]) -> Iterator[str]:
     """report.csv, whole: the `#` lines, the header, then `report_rows(query)`."""
-    return stream_csv(
-        title=title,
-        metadata=metadata,
-        header=REPORT_COLUMNS,
-        rows=report_rows(query),
-        generated_at=generated_at,
-    )
+    return stream_csv(header=REPORT_COLUMNS, rows=report_rows(query), **head)
 
 
 def report_rows(query: DashboardQuery) -> Iterator[list[object]]:
@@ -301,13 +278,7 @@ def event_rows(query: DashboardQuery) -> Iterator[list[object]]:
         ]
 
 
-def events_csv(
-    query: DashboardQuery,
-    *,
-    title: str,
-    metadata: Sequence[tuple[str, str]],
-    generated_at: datetime,
-) -> Iterator[bytes]:
+def events_csv(query: DashboardQuery, **head: Unpack[CsvHead]) -> Iterator[bytes]:
     """events.csv, whole: the `#` lines, the header, then `event_rows(query)` as
     `stream_csv` writes them.
 
@@ -316,18 +287,10 @@ def events_csv(
     two. SQLite, the development database, keeps the Python rows.
     """
     if connection.vendor != "postgresql":
-        for chunk in stream_csv(
-            title=title,
-            metadata=metadata,
-            header=EVENT_COLUMNS,
-            rows=event_rows(query),
-            generated_at=generated_at,
-        ):
+        for chunk in stream_csv(header=EVENT_COLUMNS, rows=event_rows(query), **head):
             yield chunk.encode()
         return
-    yield csv_head(
-        title=title, metadata=metadata, header=EVENT_COLUMNS, generated_at=generated_at
-    ).encode()
+    yield csv_head(header=EVENT_COLUMNS, **head).encode()
     rows = raw_events_csv(
         query.event_filter(),
         tz=query.tz,

@@ -87,9 +87,20 @@ def format_ratio(value: Decimal | None) -> str:
     return str(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
 
 
+# The figures' columns in every CSV (report.csv, billing.csv), in `figure_cells`' order.
+FIGURE_COLUMNS = (
+    "displays",
+    "clicks",
+    "ctr",
+    "sessions_reached",
+    "sessions_converted",
+    "conversion_rate",
+)
+
+
 def figure_cells(metrics: "Metrics") -> list[object]:
-    """displays, clicks, ctr, sessions_reached, sessions_converted, conversion_rate: the
-    figures as every CSV writes them (report.csv, billing.csv and its checksum)."""
+    """The figures of FIGURE_COLUMNS as every CSV writes them (report.csv, billing.csv and
+    its checksum)."""
     return [
         metrics.displays,
         metrics.clicks,
