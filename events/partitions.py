@@ -22,6 +22,7 @@ The table's shape, and why, is in events/migrations/0007_partitioned_events.py.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -70,17 +71,23 @@ def partition_name(start: datetime | date) -> str:
     return f"{TABLE}_p{start.year:04d}_{start.month:02d}"
 
 
-def partitions() -> list[Partition]:
-    """The monthly partitions that exist, oldest first (the default partition excluded)."""
+def _catalog(sql: str, params: list[str]) -> list[tuple[Any, ...]]:
+    """The rows of a query on the system catalogs; none where events are not partitioned
+    (SQLite, or before the migration that partitions them)."""
     if not is_partitioned():
         return []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
-            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass",
-            [TABLE],
-        )
-        rows = cursor.fetchall()
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def partitions() -> list[Partition]:
+    """The monthly partitions that exist, oldest first (the default partition excluded)."""
+    rows = _catalog(
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass",
+        [TABLE],
+    )
     found = []
     for name, bound in rows:
         if bound == "DEFAULT":
@@ -214,17 +221,13 @@ def drop_partitions_before(*, cutoff: datetime, covered_sql: str) -> list[Droppe
 
 def _detached_partitions() -> list[Partition]:
     """Monthly tables left detached by a run that stopped between DETACH and DROP."""
-    if not is_partitioned():
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition "
-            "AND relnamespace = current_schema()::regnamespace AND relname ~ %s",
-            [rf"^{TABLE}_p\d{{4}}_\d{{2}}$"],
-        )
-        names = [name for (name,) in cursor.fetchall()]
+    rows = _catalog(
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition "
+        "AND relnamespace = current_schema()::regnamespace AND relname ~ %s",
+        [rf"^{TABLE}_p\d{{4}}_\d{{2}}$"],
+    )
     found = []
-    for name in sorted(names):
+    for name in sorted(name for (name,) in rows):
         start = datetime(int(name[-7:-3]), int(name[-2:]), 1, tzinfo=UTC)
         found.append(Partition(name, start, next_month(start)))
     return found

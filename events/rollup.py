@@ -231,14 +231,13 @@ def newly_covered(alias: str, low: str, high: str) -> str:
     """SQL: the event row `alias` is covered by `high` and not by `low`."""
     if not low:
         return covered(alias, high)
+    # Every row below the old mark's lower bound was covered by it: said apart, a range
+    # the index can use (on `id`, or `txid` from the old snapshot's xmin).
     if connection.vendor != "postgresql":
-        return f"({alias}.id >= {int(low):d} AND {covered(alias, high)})"
-    xmin, _ = _snapshot_bounds(low)
-    # Every transaction below the old xmin was visible to the old snapshot.
-    return (
-        f"({alias}.txid >= {xmin:d} AND {covered(alias, high)} "
-        f"AND NOT pg_visible_in_snapshot({alias}.txid::text::xid8, '{low}'::pg_snapshot))"
-    )
+        lower = f"{alias}.id >= {int(low):d}"
+    else:
+        lower = f"{alias}.txid >= {_snapshot_bounds(low)[0]:d}"
+    return f"({lower} AND {covered(alias, high)} AND NOT {covered(alias, low)})"
 
 
 def _covered_zones() -> list[str]:
