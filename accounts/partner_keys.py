@@ -24,7 +24,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -204,26 +204,38 @@ def _new_credential(request: HttpRequest) -> NewCredentialForm | None:
     return form
 
 
-def _issue(
-    request: HttpRequest, anchor: str, make: Callable[[str, bool], dict[str, Any]]
-) -> HttpResponse:
-    """A first, valid POST: `make(name, is_test)` issues and gives the page's context."""
-    form = _new_credential(request)
-    if form is None:
-        return _to_list(anchor)
-    return _secret_page(
-        request, make(form.cleaned_data["name"], form.cleaned_data["kind"] == "test")
-    )
+def _issuing_view(
+    anchor: str, make: Callable[[Partner, str, bool], dict[str, Any]]
+) -> Callable[..., HttpResponseBase]:
+    """The view behind a form that issues a credential: a first, valid POST issues it with
+    `make(partner, name, is_test)`, which gives the secret page's context; anything else
+    returns to the list at `anchor`."""
+
+    @require_POST
+    @partner_page
+    def view(request: HttpRequest, partner: Partner) -> HttpResponse:
+        form = _new_credential(request)
+        if form is None:
+            return _to_list(anchor)
+        is_test = form.cleaned_data["kind"] == "test"
+        context = make(partner, form.cleaned_data["name"], is_test)
+        return _secret_page(request, {"partner": partner, **context})
+
+    return view
 
 
-@require_POST
-@partner_page
-def issue(request: HttpRequest, partner: Partner) -> HttpResponse:
-    def make(name: str, is_test: bool) -> dict[str, Any]:
-        api_key, raw_key = issue_key(partner=partner, name=name, is_test=is_test)
-        return {"partner": partner, "title": "New API key", "api_key": api_key, "raw_key": raw_key}
+def _new_key(partner: Partner, name: str, is_test: bool) -> dict[str, Any]:
+    api_key, raw_key = issue_key(partner=partner, name=name, is_test=is_test)
+    return {"title": "New API key", "api_key": api_key, "raw_key": raw_key}
 
-    return _issue(request, "keys", make)
+
+def _new_client(partner: Partner, name: str, is_test: bool) -> dict[str, Any]:
+    client, secret = create_client(partner=partner, name=name, is_test=is_test)
+    return {"title": "New OAuth client", "client": client, "secret": secret}
+
+
+issue = _issuing_view("keys", _new_key)
+new_client = _issuing_view("clients", _new_client)
 
 
 @require_POST
@@ -257,16 +269,6 @@ def revoke_key(request: HttpRequest, partner: Partner, prefix: str) -> HttpRespo
         "partner/confirm_revoke.html",
         {"partner": partner, "title": "Revoke an API key", "what": what, "form": form},
     )
-
-
-@require_POST
-@partner_page
-def new_client(request: HttpRequest, partner: Partner) -> HttpResponse:
-    def make(name: str, is_test: bool) -> dict[str, Any]:
-        client, secret = create_client(partner=partner, name=name, is_test=is_test)
-        return {"partner": partner, "title": "New OAuth client", "client": client, "secret": secret}
-
-    return _issue(request, "clients", make)
 
 
 @require_http_methods(["GET", "POST"])
