@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.partners import create_partner_user, password_link
+from api.commands import get_object_or_command_error
 from helplines.models import Partner
 
 
@@ -22,10 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            partner = Partner.objects.get(slug=options["partner_slug"])
-        except Partner.DoesNotExist as exc:
-            raise CommandError(f"No partner {options['partner_slug']!r}.") from exc
+        partner = get_object_or_command_error(Partner, "partner", slug=options["partner_slug"])
         try:
             user = create_partner_user(
                 partner=partner, username=options["username"], email=options["email"]

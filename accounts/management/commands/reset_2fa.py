@@ -3,8 +3,10 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from api.commands import get_object_or_command_error
 
 
 class Command(BaseCommand):
@@ -18,10 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         user_model = get_user_model()
-        try:
-            user = user_model.objects.get(**{user_model.USERNAME_FIELD: options["username"]})
-        except user_model.DoesNotExist as exc:
-            raise CommandError(f"No user {options['username']!r}.") from exc
+        user = get_object_or_command_error(
+            user_model, "user", **{user_model.USERNAME_FIELD: options["username"]}
+        )
         # A queryset delete still signals each row: every device leaves an audit entry.
         deleted, _ = TOTPDevice.objects.filter(user=user).delete()
         self.stdout.write(

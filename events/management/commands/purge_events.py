@@ -4,14 +4,15 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
+from api.commands import RetentionCommand
 from events.partitions import create_ahead
 from events.services import count_purgeable, purge_events_before
 
 
-class Command(BaseCommand):
+class Command(RetentionCommand):
     help = (
         "Delete raw events whose timestamp is more than DAYS days old (default: the "
         "EVENTS_RETENTION_DAYS setting, 395). The aggregates are brought up to date first and "
@@ -20,14 +21,10 @@ class Command(BaseCommand):
         "are dropped: events of the month the cutoff falls in stay until it is wholly past. "
         "Run it from cron, e.g. daily."
     )
+    retention_setting = "EVENTS_RETENTION_DAYS"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--older-than",
-            type=int,
-            metavar="DAYS",
-            help="Retention in days (default: EVENTS_RETENTION_DAYS).",
-        )
+        super().add_arguments(parser)
         parser.add_argument(
             "--chunk-size", type=int, default=10_000, help="Rows deleted per transaction."
         )
@@ -36,11 +33,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days = options["older_than"]
-        if days is None:
-            days = settings.EVENTS_RETENTION_DAYS
-        if days < 1:
-            raise CommandError("--older-than must be at least 1 day.")
+        days = self.retention_days(options)
         # Events of a purged day could still arrive within the late-arrival window, and the
         # rollup reads a session's earlier events of the day to count it once: they must
         # still be there. A day's margin covers the time zones' days around the UTC one.

@@ -2,8 +2,9 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
+from api.commands import get_object_or_command_error
 from helplines.models import Partner
 from oauth.services import create_client
 
@@ -22,10 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            partner = Partner.objects.get(slug=options["partner_slug"])
-        except Partner.DoesNotExist as exc:
-            raise CommandError(f"No partner {options['partner_slug']!r}.") from exc
+        partner = get_object_or_command_error(Partner, "partner", slug=options["partner_slug"])
         client, secret = create_client(
             partner=partner, name=options["name"], is_test=options["test"]
         )
