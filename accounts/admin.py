@@ -18,6 +18,7 @@ from accounts.partners import (
     password_link,
     request_base_url,
 )
+from api.add_only_admin import AddOnlyAdmin
 
 
 class NewPartnerUserForm(forms.ModelForm):
@@ -39,7 +40,9 @@ class NewPartnerUserForm(forms.ModelForm):
 
 
 @admin.register(PartnerMembership)
-class PartnerMembershipAdmin(admin.ModelAdmin):
+class PartnerMembershipAdmin(AddOnlyAdmin):
+    """Deactivated, never deleted: the audit trail and last sign-in stay readable."""
+
     list_display = ["username", "partner", "email", "is_active", "last_login", "created_at"]
     list_filter = ["partner", "user__is_active"]
     list_select_related = ["user", "partner"]
@@ -47,19 +50,8 @@ class PartnerMembershipAdmin(admin.ModelAdmin):
     fields = ["user", "partner", "created_at"]
     readonly_fields = ["user", "partner", "created_at"]
     actions = ["password_links", "deactivate"]
-
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        if obj is None:
-            kwargs["form"] = NewPartnerUserForm
-        return super().get_form(request, obj, change=change, **kwargs)
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields if obj is not None else ["partner", "username", "email"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.readonly_fields if obj is not None else []
+    add_form = NewPartnerUserForm
+    add_fields = ["partner", "username", "email"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         # Only the add form saves (the change form is read-only): through the one service.
@@ -76,10 +68,6 @@ class PartnerMembershipAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Any, post_url_continue: Any = None
     ) -> HttpResponse:
         return self._links_page(request, [obj], created=True)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Deactivated instead: the audit trail and last sign-in stay readable.
-        return False
 
     @admin.display(ordering="user__username")
     def username(self, obj: PartnerMembership) -> str:

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
 
+from api.add_only_admin import AddOnlyAdmin
 from oauth.models import PartnerClient
 from oauth.services import create_client, revoke_clients, revoke_tokens
 
@@ -31,7 +32,9 @@ class NewClientForm(forms.ModelForm):
 
 
 @admin.register(PartnerClient)
-class PartnerClientAdmin(admin.ModelAdmin):
+class PartnerClientAdmin(AddOnlyAdmin):
+    """A revoked client stays listed: events name the client that sent them."""
+
     list_display = ["label", "name", "partner", "is_test", "client_id", "created_at", "revoked"]
     list_filter = ["revoked", "is_test", "partner"]
     list_select_related = ["application", "partner"]
@@ -39,19 +42,8 @@ class PartnerClientAdmin(admin.ModelAdmin):
     fields = ["label", "name", "client_id", "partner", "is_test", "created_at", "revoked"]
     readonly_fields = ["label", "name", "client_id", "partner", "is_test", "created_at", "revoked"]
     actions = ["revoke_selected", "revoke_tokens_of_selected"]
-
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        if obj is None:
-            kwargs["form"] = NewClientForm
-        return super().get_form(request, obj, change=change, **kwargs)
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields if obj is not None else ["partner", "name", "is_test"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.readonly_fields if obj is not None else []
+    add_form = NewClientForm
+    add_fields = ["partner", "name", "is_test"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         # Only the add form saves (the change form is read-only), through the service.
@@ -78,10 +70,6 @@ class PartnerClientAdmin(admin.ModelAdmin):
         # The secret must not outlive this page in any cache.
         response["Cache-Control"] = "no-store"
         return response
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A revoked client stays listed: events name the client that sent them.
-        return False
 
     @admin.display(ordering="application__name")
     def name(self, obj: PartnerClient) -> str:
