@@ -1,25 +1,33 @@
-"""What every benchmark in bench/ shares: its database, the product served by gunicorn, the
-machine's facts, the header of a report and the results file (bench/README.md).
+"""What every benchmark in bench/ shares: its command line, its database, the product served
+by gunicorn, the machine's facts, the header of a report and the results file
+(bench/README.md).
 
 Free of Django imports at module level: a script imports this before it sets Django up.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import secrets
+import shlex
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,6 +37,54 @@ RESULTS = BENCH_DIR / "RESULTS.md"
 
 class BenchError(RuntimeError):
     """The run cannot go on (server gone, port taken, wrk missing...)."""
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def argument_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A script's parser, described by the first paragraph of its docstring (`doc`)."""
+    return argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+
+
+def add_workers_option(parser: argparse.ArgumentParser, *, note: str = "") -> None:
+    """--workers, the server's gunicorn sync workers; `note` follows the default in the help."""
+    parser.add_argument("--workers", type=int, default=4, help=f"gunicorn sync workers (4{note})")
+
+
+def add_connections_option(parser: argparse.ArgumentParser, *, note: str = "") -> None:
+    """--connections, wrk's to the server; `note` follows the default in the help."""
+    parser.add_argument("--connections", type=int, default=16, help=f"wrk connections (16{note})")
+
+
+def add_port_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("BENCH_PORT", "0")),
+        help="the server's port (default: a free one chosen by the system)",
+    )
+
+
+def add_no_record_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-record", action="store_true", help="print the figures, do not append RESULTS.md"
+    )
+
+
+def run_script(main: Callable[[list[str]], int]) -> NoReturn:
+    """Exit with the status `main` returns for the command line's arguments; a BenchError
+    (the run could not go on) is one line on stderr and status 2."""
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def command_line(argv: list[str]) -> str:
+    """How the script was run, for the report: paths relative to the checkout."""
+    return shlex.join([relative_path(sys.executable), relative_path(sys.argv[0]), *argv])
 
 
 # --- the database ------------------------------------------------------------------------
@@ -63,6 +119,16 @@ def drop_database(url: str) -> None:
         )
 
 
+def postgres_url(default: str) -> str:
+    """DATABASE_URL, or the script's own database; exits with status 2 unless it is
+    PostgreSQL (the only database whose figures the benchmarks are about)."""
+    url = os.environ.get("DATABASE_URL", default)
+    if not url.startswith(("postgres://", "postgresql://")):
+        print(f"DATABASE_URL must point at PostgreSQL, not {url}", file=sys.stderr)
+        raise SystemExit(2)
+    return url
+
+
 def postgres_version(url: str) -> str:
     import psycopg
 
@@ -91,6 +157,31 @@ def server_environment(url: str, run_id: str, **extra: str) -> dict[str, str]:
         "PYTHONPATH": str(BASE_DIR),
         **extra,
     }
+
+
+def adopt_server_environment(url: str, **extra: str) -> tuple[str, dict[str, str]]:
+    """A new run id and its server's environment (`server_environment`), made this
+    process's own too: the script seeds the database under the settings the server runs.
+    SIGTERM from now on ends the run through its `finally` blocks (the server stopped)."""
+    run_id = secrets.token_hex(4)
+    env = server_environment(url, run_id, **extra)
+    os.environ.update(env)
+    signal.signal(signal.SIGTERM, raise_on_sigterm)
+    return run_id, env
+
+
+@contextmanager
+def serving(port: int, env: dict[str, str], workers: int, *, log_prefix: str) -> Iterator[Server]:
+    """gunicorn (`Server`) on `port`, a free one when 0, for the block; stopped after it,
+    whatever happened. Its log goes to a new temporary directory named `log_prefix`*."""
+    server = Server(port or free_port(), env, Path(tempfile.mkdtemp(prefix=log_prefix)))
+    try:
+        print(f"Starting gunicorn on {server.base_url} ({workers} workers, log {server.log})")
+        server.start(workers)
+        yield server
+    finally:
+        server.stop()
+        print(f"gunicorn stopped (log {server.log})", flush=True)
 
 
 class Server:
@@ -177,6 +268,31 @@ class Server:
             self.process.wait(timeout=5)
 
 
+def start_as_make_serve(
+    port: int, *, workers: int, stderr: int = subprocess.DEVNULL, **extra: str
+) -> subprocess.Popen[bytes]:
+    """gunicorn as `make serve` runs it (config/gunicorn.py, every knob from the
+    environment) on 127.0.0.1:`port` with `workers` workers: production settings over
+    plain HTTP, `extra` added to the environment. Started, not waited for."""
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        **extra,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.wsgi"],
+        cwd=BASE_DIR,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
@@ -228,19 +344,46 @@ def load_average() -> str:
     return " / ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def header_lines(
-    *, title: str, started: datetime, command: str, pg_version: str, loads: tuple[str, str]
-) -> list[str]:
-    """The first lines of every report section: when, what ran, on what, how busy."""
-    info = machine()
+@dataclass(frozen=True)
+class Header:
+    """What every report section opens with: when the run started, how it was run, on
+    what machine and PostgreSQL, and how busy the machine was at its start and its end."""
+
+    started: datetime
+    command: str
+    info: dict[str, str]  # machine()
+    pg_version: str
+    loads: tuple[str, str]
+
+    @classmethod
+    def at_end(cls, *, started: datetime, command: str, url: str, load_at_start: str) -> Header:
+        """The header of a run that is over (the load average now is the one at its end)."""
+        return cls(
+            started, command, machine(), postgres_version(url), (load_at_start, load_average())
+        )
+
+    def lines(self, title: str, *, commit_note: str = "") -> list[str]:
+        """The section's title line and the facts; `commit_note` follows the commit."""
+        info = self.info
+        return [
+            f"## {self.started:%Y-%m-%d %H:%M} UTC — {title}",
+            "",
+            f"- Command: `{self.command}`",
+            f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, "
+            f"PostgreSQL {self.pg_version}, Python {info['python']}, {info['os']}",
+            f"- Product commit: {info['commit']}{commit_note}",
+            f"- Load average (1/5/15 min) at start: {self.loads[0]}; at end: {self.loads[1]}",
+        ]
+
+
+def rounds_table_head(rounds: int, *, median: str, last: str) -> list[str]:
+    """The head of a report's table of figures: a column per round, then the median's
+    column (`median`, its title) and a last, left-aligned one (`last`)."""
     return [
-        f"## {started:%Y-%m-%d %H:%M} UTC — {title}",
-        "",
-        f"- Command: `{command}`",
-        f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, "
-        f"PostgreSQL {pg_version}, Python {info['python']}, {info['os']}",
-        f"- Product commit: {info['commit']}",
-        f"- Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}",
+        "| Figure | "
+        + " | ".join(f"Round {number}" for number in range(1, rounds + 1))
+        + f" | {median} | {last} |",
+        "|---|" + "---:|" * rounds + "---:|---|",
     ]
 
 
@@ -254,6 +397,25 @@ def append_results(section: str) -> None:
         )
     with RESULTS.open("a") as results:
         results.write(section + "\n")
+
+
+def report_section(lines: list[str], *, compare: str) -> str:
+    """A report's section: its lines, then which of its figures compare across runs (the
+    ratios, each taken against the ceilings that `compare` names) and why."""
+    closing = (
+        "The machine is shared (other test suites run on it), so absolute figures swing; "
+        f"compare the ratios, each taken against {compare}."
+    )
+    return "\n".join([*lines, closing, ""])
+
+
+def publish(section: str, *, record: bool) -> None:
+    """Print the report's section, and append it to RESULTS.md when `record`."""
+    print()
+    print(section)
+    if record:
+        append_results(section)
+        print(f"Appended to {RESULTS.relative_to(BASE_DIR)}")
 
 
 def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -20,12 +20,9 @@ import argparse
 import hashlib
 import http.client
 import itertools
-import os
 import re
 import secrets
-import shlex
 import shutil
-import signal
 import statistics
 import string
 import subprocess
@@ -45,20 +42,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import (  # noqa: E402  (the path above makes `bench` importable as a script)
-    RESULTS,
-    BenchError,
-    Server,
-    append_results,
-    drop_database,
-    ensure_database,
-    free_port,
-    load_average,
-    machine,
-    postgres_version,
-    raise_on_sigterm,
-    server_environment,
-)
+from bench import common  # noqa: E402  (the path above makes `bench` importable as a script)
 from bench.run import Load, run_wrk  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/throughline_xbench"
@@ -442,7 +426,7 @@ class Download:
         return self.body.rows / self.seconds
 
 
-def login(server: Server, cast: Cast) -> str:
+def login(server: common.Server, cast: Cast) -> str:
     """Log in by posting the admin's login form, as staff would; returns the Cookie header.
 
     The login page itself is not fetched: under DEBUG=false it needs collectstatic's
@@ -470,12 +454,12 @@ def login(server: Server, cast: Cast) -> str:
         connection.close()
     session = re.search(r"sessionid=([^;]+)", response.getheader("Set-Cookie") or "")
     if response.status != 302 or session is None:
-        raise BenchError(f"the staff login failed ({response.status}, no session cookie)")
+        raise common.BenchError(f"the staff login failed ({response.status}, no session cookie)")
     return f"sessionid={session.group(1)}"
 
 
 def download(
-    server: Server, cookie: str, period: Period, target: Path, *, watch: bool = True
+    server: common.Server, cookie: str, period: Period, target: Path, *, watch: bool = True
 ) -> Download:
     """GET /dashboard/export/events.csv with curl into `target`; with `watch`, the gunicorn
     workers' memory is sampled meanwhile. `check_download` reads the file afterwards."""
@@ -616,7 +600,7 @@ class IngestPhase:
 
 
 def ingest(
-    server: Server,
+    server: common.Server,
     load: Load,
     name: str,
     tag: str,
@@ -728,11 +712,7 @@ def _verdict(passed: bool) -> str:
 
 def report(
     *,
-    started: datetime,
-    command: str,
-    info: dict[str, str],
-    pg_version: str,
-    loads: tuple[str, str],
+    header: common.Header,
     workers: int,
     n: int,
     expected_rows: int,
@@ -758,19 +738,16 @@ def report(
     ]
     ratios = [one.ratio for one in rounds]
     lines = [
-        f"## {started:%Y-%m-%d %H:%M} UTC — export benchmark, {n:,} events — "
-        f"{'all checks passed' if all_ok else 'CHECK FAILED'}, "
-        f"{'all targets met' if all_met else 'TARGET MISSED'}",
-        "",
-        f"- Command: `{command}`",
-        f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, "
-        f"PostgreSQL {pg_version}, Python {info['python']}, {info['os']}",
-        f"- Product commit: {info['commit']} (plus the working tree's uncommitted changes, if any)",
-        f"- Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}",
-        f"- Server: gunicorn, **{workers} sync workers** (on {info['nproc']} CPUs), DEBUG=false, "
-        "gunicorn's default 30 s worker timeout. Client: curl into a file in tmpfs (read and "
-        "checked after the timing), with the session of a staff login through the admin's "
-        "login form.",
+        *header.lines(
+            f"export benchmark, {n:,} events — "
+            f"{'all checks passed' if all_ok else 'CHECK FAILED'}, "
+            f"{'all targets met' if all_met else 'TARGET MISSED'}",
+            commit_note=" (plus the working tree's uncommitted changes, if any)",
+        ),
+        f"- Server: gunicorn, **{workers} sync workers** (on {header.info['nproc']} CPUs), "
+        "DEBUG=false, gunicorn's default 30 s worker timeout. Client: curl into a file in "
+        "tmpfs (read and checked after the timing), with the session of a staff login "
+        "through the admin's login form.",
         f"- Data: {n:,} events loaded by INSERT ... SELECT generate_series in "
         f"{load_seconds:.0f} s (with index rebuild and VACUUM ANALYZE): 3 partners, "
         f"{HELPLINES} helplines (one id with quotes and a comma), a click in ten, a session id "
@@ -779,10 +756,7 @@ def report(
         f"{period.first_day}..{period.last_day} in {EXPORT_ZONE}, the {expected_rows:,} live "
         f"events, {size_mb:,.1f} MB.",
         "",
-        "| Figure | "
-        + " | ".join(f"Round {number}" for number in range(1, len(rounds) + 1))
-        + " | Median | Target |",
-        "|---|" + "---:|" * len(rounds) + "---:|---|",
+        *common.rounds_table_head(len(rounds), median="Median", last="Target"),
         "| Ceiling: psql `COPY (SELECT same columns and rows ORDER BY timestamp, id) TO STDOUT "
         "WITH CSV` > /dev/null (rows/s; before / after) | "
         + " | ".join(
@@ -854,82 +828,57 @@ def report(
     lines += [f"- {_verdict(passed)}: {label}" for label, passed in targets]
     lines += ["", "Checks:", ""]
     lines += [f"- {'ok' if passed else 'FAILED'}: {label}" for label, passed in checks]
-    lines += [
-        "",
-        "The machine is shared (other test suites run on it), so absolute figures swing; "
-        "compare the ratios, each taken against its ceiling measured just before and after.",
-        "",
-    ]
-    return "\n".join(lines)
+    lines.append("")
+    return common.report_section(lines, compare="its ceiling measured just before and after")
 
 
 # --- main --------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.argument_parser(__doc__)
     parser.add_argument(
         "--events", type=int, default=DEFAULT_EVENTS, help=f"events to load ({DEFAULT_EVENTS:,})"
     )
     parser.add_argument("--rounds", type=int, default=3, help="timed downloads (3)")
-    parser.add_argument(
-        "--workers", type=int, default=4, help="gunicorn sync workers (4, as bench/run.py)"
-    )
+    common.add_workers_option(parser, note=", as bench/run.py")
     parser.add_argument("--seconds", type=float, default=10, help="seconds per ingest phase (10)")
-    parser.add_argument(
-        "--connections", type=int, default=16, help="wrk connections (16, as bench/run.py)"
-    )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("BENCH_PORT", "0")),
-        help="the server's port (default: a free one chosen by the system)",
-    )
+    common.add_connections_option(parser, note=", as bench/run.py")
+    common.add_port_option(parser)
     parser.add_argument(
         "--skip-python-check",
         action="store_true",
         help="skip the byte comparison with the Python rows (about a minute per million)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument(
-        "--no-record", action="store_true", help="print the figures, do not append RESULTS.md"
-    )
+    common.add_no_record_option(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    args.command = shlex.join(
-        [os.path.relpath(sys.executable, BASE_DIR), os.path.relpath(sys.argv[0], BASE_DIR), *argv]
-    )
+    args.command = common.command_line(argv)
     for tool in ("wrk", "psql", "curl"):
         if shutil.which(tool) is None:
             print(f"{tool} is missing: apt-get install -y {tool}", file=sys.stderr)
             return 2
     started = datetime.now(UTC)
-    loads_start = load_average()
-    base = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    if not base.startswith(("postgres://", "postgresql://")):
-        print(f"DATABASE_URL must point at PostgreSQL, not {base}", file=sys.stderr)
-        return 2
-    url = database_url(base)
-    run_id = secrets.token_hex(4)
-    # The server's environment, also this process's: production-like settings, the
-    # benchmark's settings module (its ceiling route tells this run's server from a
-    # leftover), cookies over plain HTTP for the staff login, no ingest rate limit.
-    env = server_environment(url, run_id, SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false")
-    os.environ.update(env)
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
+    loads_start = common.load_average()
+    url = database_url(common.postgres_url(DEFAULT_DATABASE_URL))
+    # Cookies over plain HTTP for the staff login.
+    run_id, env = common.adopt_server_environment(
+        url, SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false"
+    )
 
     name = urlsplit(url).path.lstrip("/")
     print(f"Preparing {name} (dropped if it exists, created, migrated, seeded)...", flush=True)
-    drop_database(url)
-    ensure_database(url)
+    common.drop_database(url)
+    common.ensure_database(url)
     try:
         return run(args, url, env, started=started, loads_start=loads_start, run_id=run_id)
     finally:
         if not args.keep:
-            drop_database(url)
+            common.drop_database(url)
 
 
 def run(
@@ -966,17 +915,20 @@ def run(
         batch=500,
         seconds=args.seconds,
     )
-    log_dir = Path(tempfile.mkdtemp(prefix="throughline-export-bench-"))
     # Downloads land in memory (tmpfs) when there is one: writing 100+ MB files back to
     # disk would compete with the ingest's commits, which psql's COPY to /dev/null does not.
     memory_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
-    files = Path(tempfile.mkdtemp(prefix="throughline-export-files-", dir=memory_dir))
-    server = Server(args.port or free_port(), env, log_dir)
     rounds: list[ExportRound] = []
     phases: list[IngestPhase] = []
-    try:
-        print(f"Starting gunicorn on {server.base_url} ({args.workers} workers, log {server.log})")
-        server.start(args.workers)
+    with (
+        tempfile.TemporaryDirectory(
+            prefix="throughline-export-files-", dir=memory_dir, ignore_cleanup_errors=True
+        ) as scratch,
+        common.serving(
+            args.port, env, args.workers, log_prefix="throughline-export-bench-"
+        ) as server,
+    ):
+        files = Path(scratch)
         cookie = login(server, cast)
         # Warm-up: every worker serves a small export (code paths loaded, connection
         # open), and one COPY of the range brings the rows into memory for all that follows.
@@ -1039,10 +991,6 @@ def run(
             label = f"with {alongside} {count}" if alongside else f"alone {count}"
             tag = f"x{run_id}p{index}"
             phases.append(ingest(server, load, label, tag, alongside, background))
-    finally:
-        server.stop()
-        print(f"gunicorn stopped (log {server.log})", flush=True)
-        shutil.rmtree(files, ignore_errors=True)
 
     reference = None
     if not args.skip_python_check:
@@ -1097,11 +1045,9 @@ def run(
         ),
     ]
     section = report(
-        started=started,
-        command=args.command,
-        info=machine(),
-        pg_version=postgres_version(url),
-        loads=(loads_start, load_average()),
+        header=common.Header.at_end(
+            started=started, command=args.command, url=url, load_at_start=loads_start
+        ),
         workers=args.workers,
         n=args.events,
         expected_rows=expected_rows,
@@ -1116,19 +1062,11 @@ def run(
         connections=args.connections,
         seconds=args.seconds,
     )
-    print()
-    print(section)
-    if not args.no_record:
-        append_results(section)
-        print(f"Appended to {RESULTS.relative_to(BASE_DIR)}")
+    common.publish(section, record=not args.no_record)
     if not all(passed for _, passed in checks):
         return 1
     return 0 if all(passed for _, passed in targets) else 3
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BenchError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        sys.exit(2)
+    common.run_script(main)

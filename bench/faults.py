@@ -22,7 +22,6 @@ phase. Appends a section to bench/RESULTS.md.
 It restarts the machine's PostgreSQL cluster and Redis: run it when nothing else uses them.
 """
 
-import argparse
 import http.client
 import json
 import os
@@ -44,14 +43,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import (  # noqa: E402  (the path above makes `bench` importable as a script)
-    append_results,
-    ensure_database,
-    free_port,
-    load_average,
-    machine,
-    port_in_use,
-)
+from bench import common  # noqa: E402  (the path above makes `bench` importable as a script)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/throughline_faults"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -139,7 +131,7 @@ def wait_until(test: Any, seconds: float) -> bool:
 
 def prepare(url: str) -> tuple[str, str]:
     """Migrate and empty the database; a partner with a live key and one helpline."""
-    ensure_database(url)
+    common.ensure_database(url)
     os.environ.update(
         DATABASE_URL=url,
         DEBUG="true",
@@ -165,29 +157,17 @@ def prepare(url: str) -> tuple[str, str]:
 
 
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": "faults-" + secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": url,
-        "CACHE_URL": REDIS_URL,
-        "EVENTS_RATE_LIMIT": "1000000/s",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": str(WORKERS),
-        "GUNICORN_ACCESS_LOG": "/dev/null",
-        "GUNICORN_ERROR_LOG": str(BASE_DIR / "bench" / ".faults-gunicorn.log"),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.wsgi"],
-        cwd=BASE_DIR,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = common.start_as_make_serve(
+        port,
+        workers=WORKERS,
+        SECRET_KEY="faults-" + secrets.token_urlsafe(40),
+        DATABASE_URL=url,
+        CACHE_URL=REDIS_URL,
+        EVENTS_RATE_LIMIT="1000000/s",
+        GUNICORN_ACCESS_LOG="/dev/null",
+        GUNICORN_ERROR_LOG=str(common.BENCH_DIR / ".faults-gunicorn.log"),
     )
-    if not wait_until(lambda: port_in_use(port), 60):
+    if not wait_until(lambda: common.port_in_use(port), 60):
         process.kill()
         raise SystemExit("gunicorn did not start")
     return process
@@ -374,7 +354,7 @@ def stored_sessions(url: str) -> Counter[str]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--events", type=int, default=50_000, help="events in all (50,000)")
     parser.add_argument("--minutes", type=float, default=20, help="time bound of the run (20)")
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
@@ -382,9 +362,9 @@ def main(argv: list[str]) -> int:
     url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     if not pg_ready() or not redis_up():
         raise SystemExit("PostgreSQL and Redis must be running on 127.0.0.1 to begin.")
-    started, load_start = datetime.now(UTC), load_average()
+    started, load_start = datetime.now(UTC), common.load_average()
     key, helpline = prepare(url)
-    port = free_port()
+    port = common.free_port()
     server = start_server(url, port)
     ledger, log = Ledger(), list[str]()
     deadline = time.monotonic() + args.minutes * 60
@@ -448,8 +428,8 @@ def main(argv: list[str]) -> int:
     lines = [
         f"## Fault run, {started:%Y-%m-%d %H:%M} UTC",
         "",
-        f"- Machine: {describe(machine())}; load average {load_start} at start, "
-        f"{load_average()} at end",
+        f"- Machine: {describe(common.machine())}; load average {load_start} at start, "
+        f"{common.load_average()} at end",
         f"- Command: `.venv/bin/python bench/faults.py {' '.join(argv)}`".rstrip(),
         f"- {CLIENTS} clients, gunicorn {WORKERS} sync workers (config/gunicorn.py), cache on "
         f"Redis; {args.events} events in {seconds:.0f} s "
@@ -474,7 +454,7 @@ def main(argv: list[str]) -> int:
     section = "\n".join(lines)
     print(section)
     if not args.no_record:
-        append_results(section)
+        common.append_results(section)
     return 0 if all(ok for _, ok in checks) else 1
 
 

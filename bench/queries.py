@@ -38,7 +38,6 @@ import os
 import random
 import re
 import secrets
-import shlex
 import statistics
 import sys
 import time
@@ -54,17 +53,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from api.utc import floor_hour  # noqa: E402
-from bench.common import (  # noqa: E402  (the path above makes `bench` importable as a script)
-    RESULTS,
-    append_results,
-    drop_database,
-    ensure_database,
-    git,
-    load_average,
-    machine,
-    postgres_version,
-    relative_path,
-)
+from bench import common  # noqa: E402  (the path above makes `bench` importable as a script)
 from bench.run import COPY_COLUMNS, EVENTS_TABLE  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/throughline_qbench"
@@ -119,10 +108,6 @@ CONTACT_METHOD_WEIGHTS = {
 CONTACT_METHODS = tuple(CONTACT_METHOD_WEIGHTS)
 # Traffic by UTC hour of day (night low, evening high), so hours differ as they would.
 HOURLY_WEIGHTS = (3, 2, 2, 1, 1, 2, 3, 5, 6, 7, 7, 7, 8, 8, 7, 7, 8, 9, 10, 10, 9, 8, 6, 4)
-
-
-class BenchError(RuntimeError):
-    """The run cannot go on."""
 
 
 def size_label(n: int) -> str:
@@ -599,7 +584,7 @@ def build_calls(size: Size) -> list[Call]:
         def run() -> Any:
             response = client.get(path, params)
             if response.status_code != 200:
-                raise BenchError(f"GET {path} {params} answered {response.status_code}")
+                raise common.BenchError(f"GET {path} {params} answered {response.status_code}")
             return response.content
 
         return run
@@ -935,11 +920,7 @@ def verdicts(sizes: list[Size]) -> list[tuple[str, str, float, bool]]:
 
 def report(
     *,
-    started: datetime,
-    command: str,
-    info: dict[str, str],
-    pg_version: str,
-    loads: tuple[str, str],
+    header: common.Header,
     repeat: int,
     sizes: list[Size],
     settings_note: str,
@@ -956,14 +937,9 @@ def report(
         else f", {missed} of {len(judged)} targets MISSED"
     )
     lines = [
-        f"## {started:%Y-%m-%d %H:%M} UTC — query benchmark (aggregates), {labels} events — "
-        f"{status}",
-        "",
-        f"- Command: `{command}`",
-        f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, "
-        f"PostgreSQL {pg_version}, Python {info['python']}, {info['os']}",
-        f"- Product commit: {info['commit']}{tree_note}",
-        f"- Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}",
+        *header.lines(
+            f"query benchmark (aggregates), {labels} events — {status}", commit_note=tree_note
+        ),
         f"- Data per size: N events over {DAYS_OF_DATA} days, {len(PARTNERS)} partners "
         f"({', '.join(f'{share:.0%}' for _, share in PARTNERS)} of traffic), "
         f"{sum(c for _, c, _, _ in COUNTRIES)} helplines in {len(COUNTRIES)} countries; "
@@ -1131,7 +1107,7 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.argument_parser(__doc__)
     parser.add_argument(
         "--sizes",
         type=parse_sizes,
@@ -1147,9 +1123,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=3, help="timed rounds after warm-up (3)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated events (1)")
-    parser.add_argument(
-        "--no-record", action="store_true", help="print the figures, do not append RESULTS.md"
-    )
+    common.add_no_record_option(parser)
     parser.add_argument(
         "--keep", action="store_true", help="keep the databases (dropped at the end otherwise)"
     )
@@ -1158,7 +1132,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def working_tree_note() -> str:
     """Uncommitted changes to the product's files, which the commit alone would not show."""
-    status = git("status", "--porcelain", "--untracked-files=no").split("\n")
+    status = common.git("status", "--porcelain", "--untracked-files=no").split("\n")
     # RESULTS.md grows with every run; it is not what was measured.
     changed = [line[3:] for line in status if line.strip() and line[3:] != "bench/RESULTS.md"]
     if not changed:
@@ -1260,8 +1234,8 @@ def prepare(size: Size, seed: int) -> None:
     from events.rollup import rebuild, roll_up
 
     print(f"[{size.label}] preparing {size.database} (create, migrate, seed)", flush=True)
-    drop_database(size.url)  # a fresh schema: a database kept from an older run may lag it
-    ensure_database(size.url)
+    common.drop_database(size.url)  # a fresh schema: a database kept from an older run may lag it
+    common.ensure_database(size.url)
     use_database(size)
     size.cast = prepare_product_data()
     now = size.now = datetime.now(UTC)
@@ -1292,11 +1266,8 @@ def prepare(size: Size, seed: int) -> None:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
-    loads_start = load_average()
-    url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    if not url.startswith(("postgres://", "postgresql://")):
-        print(f"DATABASE_URL must point at PostgreSQL, not {url}", file=sys.stderr)
-        return 2
+    loads_start = common.load_average()
+    url = common.postgres_url(DEFAULT_DATABASE_URL)
     parts = urlsplit(url)
     base = parts.path.lstrip("/")
     sizes = [
@@ -1359,11 +1330,12 @@ def main(argv: list[str]) -> int:
             use_database(size)
             size.results = checks(size)
         section = report(
-            started=started,
-            command=shlex.join([relative_path(sys.executable), relative_path(sys.argv[0]), *argv]),
-            info=machine(),
-            pg_version=postgres_version(sizes[0].url),
-            loads=(loads_start, load_average()),
+            header=common.Header.at_end(
+                started=started,
+                command=common.command_line(argv),
+                url=sizes[0].url,
+                load_at_start=loads_start,
+            ),
             repeat=args.repeat,
             sizes=sizes,
             settings_note=settings_note,
@@ -1373,20 +1345,12 @@ def main(argv: list[str]) -> int:
         connection.close()
         if not args.keep:
             for size in sizes:
-                drop_database(size.url)
-    print()
-    print(section)
-    if not args.no_record:
-        append_results(section)
-        print(f"Appended to {RESULTS.relative_to(BASE_DIR)}")
+                common.drop_database(size.url)
+    common.publish(section, record=not args.no_record)
     if not all(passed for size in sizes for _, passed in size.results):
         return 1
     return 0 if all(passed for *_, passed in verdicts(sizes)) else 3
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BenchError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        sys.exit(2)
+    common.run_script(main)

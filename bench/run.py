@@ -17,15 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
-import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -37,24 +32,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import (  # noqa: E402  (the path above makes `bench` importable as a script)
-    BENCH_DIR,
-    RESULTS,
-    BenchError,
-    Server,
-    append_results,
-    ensure_database,
-    free_port,
-    header_lines,
-    load_average,
-    postgres_version,
-    raise_on_sigterm,
-    relative_path,
-    server_environment,
-)
+from bench import common  # noqa: E402  (the path above makes `bench` importable as a script)
 from events.columns import EVENT_COLUMN_TYPES  # noqa: E402  (Django-free)
 
-LOAD_SCRIPT = BENCH_DIR / "load.lua"
+LOAD_SCRIPT = common.BENCH_DIR / "load.lua"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/throughline_bench"
 EVENTS_TABLE = "events_event"
 COPY_TABLE = "bench_copy_events"
@@ -75,6 +56,9 @@ PROTOTYPE_BATCH = (
     ("ListSerializer + COPY", 27_000),
     ("light validation + COPY", 71_000),
 )
+# The single-request phases a round reads against ceilings, with the numbers of the two
+# ceilings measured just before and just after each (run_round's plan).
+BRACKETS = {"display": (1, 2), "token": (2, 3), "retry": (3, 4), "floor": (4, 5)}
 
 
 @dataclass
@@ -169,57 +153,32 @@ class Round:
         return [self.ceiling(number) for number in (1, 2, 3, 4, 5)]
 
     @property
-    def display_ceiling(self) -> float:
-        return (self.ceiling(1) + self.ceiling(2)) / 2
-
-    @property
-    def token_ceiling(self) -> float:
-        return (self.ceiling(2) + self.ceiling(3)) / 2
-
-    @property
-    def retry_ceiling(self) -> float:
-        return (self.ceiling(3) + self.ceiling(4)) / 2
-
-    @property
-    def floor_ceiling(self) -> float:
-        return (self.ceiling(4) + self.ceiling(5)) / 2
-
-    @property
     def copy_ceiling(self) -> float:
         return statistics.mean(copy.per_second for copy in self.copies)
 
     @property
-    def display_ratio(self) -> float:
-        return self.phases["display"].per_second / self.display_ceiling
-
-    @property
-    def retry_ratio(self) -> float:
-        return self.phases["retry"].per_second / self.retry_ceiling
-
-    @property
-    def floor_ratio(self) -> float:
-        return self.phases["floor"].per_second / self.floor_ceiling
+    def ratios(self) -> dict[str, float]:
+        """Each phase's rate over its ceiling's: a single-request phase (BRACKETS) over
+        the mean of the ceilings just before and just after it, the batch over COPY's."""
+        ratios = {
+            name: self.phases[name].per_second / ((self.ceiling(before) + self.ceiling(after)) / 2)
+            for name, (before, after) in BRACKETS.items()
+        }
+        ratios["batch"] = self.phases["batch"].stored_per_second / self.copy_ceiling
+        return ratios
 
     @property
     def display_to_floor(self) -> float:
         """The display's rate over the floor's: what the product's own work per event
         (key, throttle, parsing, validation, answer) leaves of the best one INSERT allows."""
-        return self.display_ratio / self.floor_ratio
-
-    @property
-    def token_ratio(self) -> float:
-        return self.phases["token"].per_second / self.token_ceiling
+        return self.ratios["display"] / self.ratios["floor"]
 
     @property
     def token_to_key(self) -> float:
         """The display with a bearer token over the display with the key, each against its
         own ceilings: what finding the token (its SHA-256, one cache read) costs beside the
         key's lookup and hash check. 1.0 means no measurable difference."""
-        return self.token_ratio / self.display_ratio
-
-    @property
-    def batch_ratio(self) -> float:
-        return self.phases["batch"].stored_per_second / self.copy_ceiling
+        return self.ratios["token"] / self.ratios["display"]
 
     @property
     def ok(self) -> bool:
@@ -276,7 +235,7 @@ def prepare_oauth_client() -> tuple[str, str]:
     return client.application.client_id, secret
 
 
-def access_token(server: Server, client_id: str, client_secret: str) -> str:
+def access_token(server: common.Server, client_id: str, client_secret: str) -> str:
     """A bearer token from the server's own `POST /oauth/token` (client credentials)."""
     import base64
     import urllib.request
@@ -295,7 +254,7 @@ def access_token(server: Server, client_id: str, client_secret: str) -> str:
     return token
 
 
-def drain(url: str, server: Server) -> tuple[int, float]:
+def drain(url: str, server: common.Server) -> tuple[int, float]:
     """(rows in the events table, monotonic time of the last commit seen) once quiet.
 
     wrk stops at its deadline without waiting for the answers in flight; the server still
@@ -314,7 +273,7 @@ def drain(url: str, server: Server) -> tuple[int, float]:
         deadline = changed_at + 30
         while time.monotonic() - changed_at < DRAIN_QUIET_SECONDS:
             if time.monotonic() > deadline:
-                raise BenchError("rows kept arriving 30 s after the load stopped")
+                raise common.BenchError("rows kept arriving 30 s after the load stopped")
             time.sleep(DRAIN_POLL_SECONDS)
             current = newest()
             if current != last:
@@ -424,7 +383,7 @@ class Load:
 
 
 def run_wrk(
-    server: Server, load: Load, mode: str, seconds: float, tag: str, credential: str = ""
+    server: common.Server, load: Load, mode: str, seconds: float, tag: str, credential: str = ""
 ) -> dict[str, Any]:
     """`credential`: sent as the bearer instead of the key (the token phase)."""
     server.check_alive()
@@ -452,11 +411,11 @@ def run_wrk(
         if line.startswith("BENCH_JSON "):
             result: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
             return result
-    raise BenchError(f"wrk gave no figures (exit {finished.returncode}):\n{finished.stderr}")
+    raise common.BenchError(f"wrk gave no figures (exit {finished.returncode}):\n{finished.stderr}")
 
 
 def measure(
-    server: Server,
+    server: common.Server,
     url: str,
     load: Load,
     name: str,
@@ -539,7 +498,7 @@ def checks_for(phase: Phase, batch: int) -> list[tuple[str, bool]]:
     return checks
 
 
-def run_round(server: Server, url: str, load: Load, number: int, run_id: str) -> Round:
+def run_round(server: common.Server, url: str, load: Load, number: int, run_id: str) -> Round:
     """Ceiling, display, ceiling, token, ceiling, retry, ceiling, floor, ceiling; COPY,
     batch, COPY. The token phase is the display phase with the OAuth token as bearer.
 
@@ -594,10 +553,7 @@ def _spread(values: list[float], digits: int = 2) -> str:
 
 def report(
     *,
-    started: datetime,
-    command: str,
-    pg_version: str,
-    loads: tuple[str, str],
+    header: common.Header,
     load: Load,
     workers: int,
     rounds: list[Round],
@@ -608,13 +564,7 @@ def report(
         return " | ".join(figure.format(r=one, p=one.phases) for one in rounds)
 
     lines = [
-        *header_lines(
-            title="all checks passed" if all_ok else "CHECK FAILED",
-            started=started,
-            command=command,
-            pg_version=pg_version,
-            loads=loads,
-        ),
+        *header.lines("all checks passed" if all_ok else "CHECK FAILED"),
         f"- Server: gunicorn, {workers} sync workers, DEBUG=false. Load: wrk, "
         f"{load.threads} thread(s), {load.connections} connections "
         f"({load.batch_connections} for batches), {load.seconds:g} s per phase and "
@@ -623,10 +573,9 @@ def report(
         "bracketed by its ceiling (measured just before and just after; the ratio uses "
         "their mean).",
         "",
-        "| Figure | "
-        + " | ".join(f"Round {n}" for n in range(1, len(rounds) + 1))
-        + " | Median (range) | Prototypes (bench/README.md) |",
-        "|---|" + "---:|" * len(rounds) + "---:|---|",
+        *common.rounds_table_head(
+            len(rounds), median="Median (range)", last="Prototypes (bench/README.md)"
+        ),
         "| Ceiling: bare DRF, no auth, no DB (req/s; before display, before the token "
         "display, before retry, before and after the floor) | "
         + " | ".join(" / ".join(f"{value:,.0f}" for value in one.ceilings) for one in rounds)
@@ -636,20 +585,20 @@ def report(
         + per_round("{p[display].per_second:,.0f}")
         + f" | {_spread([one.phases['display'].per_second for one in rounds], 0)} | |",
         "| **Single display / ceiling** | "
-        + per_round("{r.display_ratio:.2f}")
-        + f" | **{_spread([one.display_ratio for one in rounds])}** | {PROTOTYPE_SINGLE} |",
+        + per_round("{r.ratios[display]:.2f}")
+        + f" | **{_spread([one.ratios['display'] for one in rounds])}** | {PROTOTYPE_SINGLE} |",
         "| Identical retry, duplicate path (req/s) | "
         + per_round("{p[retry].per_second:,.0f}")
         + f" | {_spread([one.phases['retry'].per_second for one in rounds], 0)} | |",
         "| **Identical retry / ceiling** | "
-        + per_round("{r.retry_ratio:.2f}")
-        + f" | **{_spread([one.retry_ratio for one in rounds])}** | — |",
+        + per_round("{r.ratios[retry]:.2f}")
+        + f" | **{_spread([one.ratios['retry'] for one in rounds])}** | — |",
         "| Floor: the ceiling's bare view + the product's write of one event (req/s) | "
         + per_round("{p[floor].per_second:,.0f}")
         + f" | {_spread([one.phases['floor'].per_second for one in rounds], 0)} | |",
         "| **Floor / ceiling**: the best one INSERT and its commit allow | "
-        + per_round("{r.floor_ratio:.2f}")
-        + f" | **{_spread([one.floor_ratio for one in rounds])}** | — |",
+        + per_round("{r.ratios[floor]:.2f}")
+        + f" | **{_spread([one.ratios['floor'] for one in rounds])}** | — |",
         "| **Single display / floor**: what key, throttle, parsing, validation and answer "
         "leave of it | "
         + per_round("{r.display_to_floor:.2f}")
@@ -658,8 +607,8 @@ def report(
         + per_round("{p[token].per_second:,.0f}")
         + f" | {_spread([one.phases['token'].per_second for one in rounds], 0)} | |",
         "| **Token display / ceiling** | "
-        + per_round("{r.token_ratio:.2f}")
-        + f" | **{_spread([one.token_ratio for one in rounds])}** | — |",
+        + per_round("{r.ratios[token]:.2f}")
+        + f" | **{_spread([one.ratios['token'] for one in rounds])}** | — |",
         "| **Token display / key display**: each against its own ceilings; 1.00 is no "
         "measurable cost | "
         + per_round("{r.token_to_key:.2f}")
@@ -675,8 +624,8 @@ def report(
         + f" | {_spread([copy.per_second for one in rounds for copy in one.copies], 0)} "
         f"| ~{PROTOTYPE_COPY_ROWS_PER_S:,} |",
         "| **Batch / COPY** | "
-        + per_round("{r.batch_ratio:.2f}")
-        + f" | **{_spread([one.batch_ratio for one in rounds])}** | "
+        + per_round("{r.ratios[batch]:.2f}")
+        + f" | **{_spread([one.ratios['batch'] for one in rounds])}** | "
         + "; ".join(
             f"{label} {rate / PROTOTYPE_COPY_ROWS_PER_S:.2f}" for label, rate in PROTOTYPE_BATCH
         )
@@ -726,39 +675,30 @@ def report(
         "Sent minus answered is what wrk left in flight at its deadline; the server still "
         "serves those requests, so rows stored may exceed the created answers by at most "
         "that much.",
-        "The machine is shared (other test suites run on it), so absolute figures swing; "
-        "compare the ratios, each taken against ceilings measured just before and just "
-        "after it in this run.",
-        "",
     ]
-    return "\n".join(lines)
+    return common.report_section(
+        lines, compare="ceilings measured just before and just after it in this run"
+    )
 
 
 # --- main --------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=2, help="rounds of every phase (2)")
     parser.add_argument(
         "--seconds", type=int, default=8, help="seconds per phase, half for ceilings (8)"
     )
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    common.add_connections_option(parser)
     parser.add_argument(
         "--batch-connections", type=int, default=8, help="wrk connections, batch phase (8)"
     )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (4)")
+    common.add_workers_option(parser)
     parser.add_argument("--batch", type=int, default=500, help="events per batch request (500)")
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("BENCH_PORT", "0")),
-        help="the server's port (default: a free one chosen by the system)",
-    )
-    parser.add_argument(
-        "--no-record", action="store_true", help="print the figures, do not append RESULTS.md"
-    )
+    common.add_port_option(parser)
+    common.add_no_record_option(parser)
     return parser.parse_args(argv)
 
 
@@ -768,19 +708,12 @@ def main(argv: list[str]) -> int:
         print("wrk is missing: apt-get update && apt-get install -y wrk", file=sys.stderr)
         return 2
     started = datetime.now(UTC)
-    loads_start = load_average()
-    url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    if not url.startswith(("postgres://", "postgresql://")):
-        print(f"DATABASE_URL must point at PostgreSQL, not {url}", file=sys.stderr)
-        return 2
-    run_id = secrets.token_hex(4)
-    env = server_environment(url, run_id)
-    os.environ.update(env)
-    sys.path.insert(0, str(BASE_DIR))
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
+    loads_start = common.load_average()
+    url = common.postgres_url(DEFAULT_DATABASE_URL)
+    run_id, env = common.adopt_server_environment(url)
 
     print(f"Preparing {urlsplit(url).path.lstrip('/')} (create, migrate, empty, seed)...")
-    ensure_database(url)
+    common.ensure_database(url)
     raw_key, public_ids = prepare_product_data()
     client_id, client_secret = prepare_oauth_client()
     load = Load(
@@ -793,12 +726,8 @@ def main(argv: list[str]) -> int:
         batch=args.batch,
         seconds=args.seconds,
     )
-    log_dir = Path(tempfile.mkdtemp(prefix="throughline-bench-"))
-    server = Server(args.port or free_port(), env, log_dir)
     rounds: list[Round] = []
-    try:
-        print(f"Starting gunicorn on {server.base_url} ({args.workers} workers, log {server.log})")
-        server.start(args.workers)
+    with common.serving(args.port, env, args.workers, log_prefix="throughline-bench-") as server:
         print(f"gunicorn master pid {server.process.pid if server.process else '?'}; warming up")
         load = replace(load, token=access_token(server, client_id, client_secret))
         run_wrk(server, load, "ceiling", 2, f"w{run_id}")
@@ -806,30 +735,18 @@ def main(argv: list[str]) -> int:
         run_wrk(server, load, "display", 2, f"w{run_id}t", load.token)
         for number in range(1, args.rounds + 1):
             rounds.append(run_round(server, url, load, number, run_id))
-    finally:
-        server.stop()
-        print(f"gunicorn stopped (log {server.log})", flush=True)
 
     section = report(
-        started=started,
-        command=shlex.join([relative_path(sys.executable), relative_path(sys.argv[0]), *argv]),
-        pg_version=postgres_version(url),
-        loads=(loads_start, load_average()),
+        header=common.Header.at_end(
+            started=started, command=common.command_line(argv), url=url, load_at_start=loads_start
+        ),
         load=load,
         workers=args.workers,
         rounds=rounds,
     )
-    print()
-    print(section)
-    if not args.no_record:
-        append_results(section)
-        print(f"Appended to {RESULTS.relative_to(BASE_DIR)}")
+    common.publish(section, record=not args.no_record)
     return 0 if all(one.ok for one in rounds) else 1
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BenchError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        sys.exit(2)
+    common.run_script(main)
