@@ -1,10 +1,8 @@
 """`make serve`'s gunicorn (config/gunicorn.py): production settings, static files from
 WhiteNoise, and an access log that names no client and keeps no query string."""
 
-import os
 import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import start_as_make_serve
 from tests.conftest import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "tl_live_SeCrEtKeyInAUrl0123456789"
 
 
@@ -24,24 +22,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     """The product under config/gunicorn.py, its access log in a file."""
     port = free_port()
     access_log = tmp_path_factory.mktemp("serve") / "access.log"
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": "serve-test-" + "k" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        # No database: the requests below need none, or answer 503 without one.
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/nowhere",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_ACCESS_LOG": str(access_log),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
+    process = start_as_make_serve(
+        port,
+        workers=2,
         stderr=subprocess.PIPE,
+        SECRET_KEY="serve-test-" + "k" * 50,
+        # No database: the requests below need none, or answer 503 without one.
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere",
+        GUNICORN_ACCESS_LOG=str(access_log),
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
