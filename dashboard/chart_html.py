@@ -10,6 +10,9 @@ language; a template variable would have followed the locale). Text goes through
 `escape`. Geometry stays in `dashboard.charts`.
 """
 
+import functools
+from collections.abc import Sequence
+from datetime import datetime
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
@@ -25,6 +28,12 @@ def _n(value: float) -> str:
 def _add(value: int, extra: int) -> str:
     """`{{ value|add:'extra' }}` for the integer geometry it is used on."""
     return str(int(value) + extra)
+
+
+@functools.lru_cache(maxsize=256)
+def _css(name: str) -> str:
+    """A class attribute's value, escaped; a page's charts use a handful of them."""
+    return escape(name)
 
 
 def render_chart(chart: Chart) -> SafeString:
@@ -55,7 +64,7 @@ def render_chart(chart: Chart) -> SafeString:
             for t in chart.y_ticks
         ),
         (
-            f'<rect class="{escape(b.css)}" x="{x(b.x):g}%" y="{_n(b.y)}" width="{w(b.width):g}%"'
+            f'<rect class="{_css(b.css)}" x="{x(b.x):g}%" y="{_n(b.y)}" width="{w(b.width):g}%"'
             f' height="{_n(b.height)}" rx="1"/>'
             for b in chart.bars
         ),
@@ -104,3 +113,16 @@ def render_chart(chart: Chart) -> SafeString:
     parts.append("</figcaption>\n</figure>\n")
     # Every value above is escaped or a number.
     return mark_safe("".join(parts))
+
+
+def render_hour_rows(hours: Sequence[tuple[datetime, int]], capacity: int | None) -> SafeString:
+    """The rows of the table beside an hourly chart: the hour, its clicks, and a flag when
+    they are over `capacity`. The markup of the template loop it replaced, to the byte."""
+    flag = '<span class="flag flag-over">over</span>'
+    return mark_safe(
+        "".join(
+            f'<tr><th scope="row">{hour:%Y-%m-%d %H:%M}</th><td class="n">{clicks:,}</td>'
+            f"<td>{flag if capacity is not None and clicks > capacity else ''}</td></tr>"
+            for hour, clicks in hours
+        )
+    )

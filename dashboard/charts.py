@@ -11,12 +11,13 @@ percentage of the plot, y in pixels, text never scaled (`Chart.plot_percent`), s
 keep their size on a phone and on a wide screen alike.
 """
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from itertools import pairwise
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from django.utils.formats import number_format
 
@@ -27,8 +28,8 @@ HEIGHT = 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 56, 16, 40
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
+# Bars and columns are tuples: a 7-day chart has 168 of each, and a page draws a dozen.
+class Bar(NamedTuple):
     x: float
     y: float
     width: float
@@ -36,8 +37,7 @@ class Bar:
     css: str
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
+class Column(NamedTuple):
     """A hover target spanning the plot height, with the values of one x position."""
 
     x: float
@@ -70,11 +70,10 @@ class Chart:
 
     def plot_percent(self, x: float) -> float:
         """x as a percentage of the plot's width (the dashboard's responsive drawing)."""
-        span = self.plot_right - self.plot_left
-        return round((x - self.plot_left) / span * 100, 3)
+        return _share_percent(x - self.plot_left, self.plot_right - self.plot_left)
 
     def width_percent(self, width: float) -> float:
-        return round(width / (self.plot_right - self.plot_left) * 100, 3)
+        return _share_percent(width, self.plot_right - self.plot_left)
 
     def add_bar(
         self, centre: float, width: float, top: float, css: str, bottom: float | None = None
@@ -109,6 +108,12 @@ class Chart:
     @property
     def plot_bottom(self) -> int:
         return self.height - BOTTOM
+
+
+@functools.lru_cache(maxsize=4096)
+def _share_percent(part: float, whole: float) -> float:
+    # The charts of a page share their x positions: each is worked out once.
+    return round(part / whole * 100, 3)
 
 
 def nice_ceiling(value: float) -> float:
@@ -176,9 +181,29 @@ def _x_labels[T](
     ]
 
 
-def _slots(count: int, chart: Chart) -> tuple[float, list[float]]:
-    slot = (chart.plot_right - chart.plot_left) / max(count, 1)
-    return slot, [round(chart.plot_left + slot * (i + 0.5), 1) for i in range(count)]
+def _slots(count: int, chart: Chart) -> tuple[float, tuple[float, ...]]:
+    """The width of each of `count` x positions and their centres."""
+    return _slot_centres(count, chart.plot_left, chart.plot_right)
+
+
+@functools.cache
+def _slot_centres(count: int, left: int, right: int) -> tuple[float, tuple[float, ...]]:
+    # Computed once per layout: every chart of a page with as many positions shares it.
+    slot = (right - left) / max(count, 1)
+    return slot, tuple(round(left + slot * (i + 0.5), 1) for i in range(count))
+
+
+@functools.cache
+def _hourly_layout(count: int, left: int, right: int) -> tuple[float, list[tuple[float, Column]]]:
+    """For `count` hourly bars: their width, and each one's left edge with its hover column
+    (its title to be filled in)."""
+    slot, centres = _slot_centres(count, left, right)
+    bar_width = round(max(slot * 0.8, 1), 1)
+    places = [
+        (round(centre - bar_width / 2, 1), Column(round(centre - slot / 2, 1), round(slot, 1), ""))
+        for centre in centres
+    ]
+    return bar_width, places
 
 
 def daily_chart(
@@ -294,19 +319,27 @@ def hourly_chart(
     chart = Chart(label=label, legend=[("legend-clicks", "Clicks per hour")])
     peak = max((clicks for _, clicks in hours), default=0)
     y = _Scale(nice_axis(max(peak, capacity or 0)), chart.plot_top, chart.plot_bottom)
-    slot, centres = _slots(len(hours), chart)
-    bar_width = round(max(slot * 0.8, 1), 1)
-    for index, ((hour, clicks), centre) in enumerate(zip(hours, centres, strict=True)):
+    bar_width, places = _hourly_layout(len(hours), chart.plot_left, chart.plot_right)
+    bottom = chart.plot_bottom
+    last = len(hours) - 1 if partial_last else -1
+    for index, ((hour, clicks), (bar_x, column)) in enumerate(zip(hours, places, strict=True)):
         over = capacity is not None and clicks > capacity
-        so_far = partial_last and index == len(hours) - 1
+        so_far = index == last
         css = "bar-over" if over else "bar-clicks"
-        chart.add_bar(centre, bar_width, y(clicks), f"{css} bar-so-far" if so_far else css)
-        chart.add_column(
-            centre,
-            slot,
-            f"{hour:%Y-%m-%d %H:%M}{' (so far)' if so_far else ''}: {_int(clicks)} clicks"
-            + (f" (capacity {capacity}, over)" if over else ""),
+        top = y(clicks)
+        chart.bars.append(
+            Bar(
+                bar_x,
+                top,
+                bar_width,
+                round(bottom - top, 1),
+                f"{css} bar-so-far" if so_far else css,
+            )
         )
+        title = f"{_hour_text(hour)}{' (so far)' if so_far else ''}: {_int(clicks)} clicks"
+        if over:
+            title += f" (capacity {capacity}, over)"
+        chart.columns.append(column._replace(title=title))
     if capacity is not None:
         # Named in the legend, not on the plot, where it would lie across the bars.
         chart.threshold = Tick(y(capacity), f"capacity {capacity}/h")
@@ -316,7 +349,10 @@ def hourly_chart(
         chart.legend.append(("legend-partial", "This hour so far"))
     chart.y_ticks = _ticks(y.maximum, y)
     chart.x_labels = _x_labels(
-        [hour for hour, _ in hours], centres, most=6, text=lambda h: _hour_label(h, len(hours))
+        [hour for hour, _ in hours],
+        _slots(len(hours), chart)[1],
+        most=6,
+        text=lambda h: _hour_label(h, len(hours)),
     )
     return chart
 
@@ -366,6 +402,17 @@ def _day(value: date | None) -> str:
 
 def _short_day(value: date | None) -> str:
     return f"{value:%d %b}" if value else ""
+
+
+def _hour_text(value: datetime) -> str:
+    """An hour in a column's title: the charts of a page share their hours."""
+    # Keyed with its zone: the same instant in two zones is one datetime to ==.
+    return _wall_text(value, value.tzinfo)
+
+
+@functools.lru_cache(maxsize=1024)
+def _wall_text(value: datetime, zone: tzinfo | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}"
 
 
 def _hour_label(value: datetime | None, count: int) -> str:
