@@ -1,5 +1,7 @@
 """How figures read on the dashboard: grouped integers, percentages, signed changes."""
 
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
@@ -8,7 +10,7 @@ from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from dashboard.chart_html import render_chart
+from dashboard.chart_html import render_chart, render_hour_rows
 from dashboard.charts import Chart
 from dashboard.query import timezone_names
 
@@ -66,6 +68,12 @@ def paint(css_class: str) -> str:
 def chart_svg(chart: Chart) -> SafeString:
     """A chart in the dashboard's responsive drawing (dashboard/chart_html.py)."""
     return render_chart(chart)
+
+
+@register.simple_tag
+def hour_rows(hours: Sequence[tuple[datetime, int]], capacity: int | None) -> SafeString:
+    """The rows of an hourly chart's table (dashboard/chart_html.py)."""
+    return render_hour_rows(hours, capacity)
 
 
 @register.simple_tag
