@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
@@ -260,6 +261,44 @@ def test_load_page_flags_hours_over_capacity(
     assert len(load.day) == 24 and len(load.week) == 168
     assert response.context["flagged"] == [load]
     assert "over capacity" in response.content.decode()
+
+
+@time_machine.travel(datetime(2026, 12, 2, 17, 40, tzinfo=UTC), tick=False)
+def test_load_page_tells_every_hour_in_the_chosen_time_zone(
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
+) -> None:
+    helpline.hourly_capacity = 1
+    helpline.save()
+    for n in range(2):  # two clicks at 15:10 UTC, 20:55 in Kathmandu (UTC+5:45)
+        send(live_key.key, helpline, f"s{n}", datetime(2026, 12, 2, 15, 10, tzinfo=UTC), "phone")
+
+    html = staff_client.get("/dashboard/load/?tz=Asia/Kathmandu").content.decode()
+
+    window = re.search(r'id="load-window">([^<]*)<', html)
+    assert window is not None
+    # The current hour, 17:00 UTC, ends at 18:00 UTC: 23:45 in Kathmandu; it is 23:25 there.
+    assert "up to 2 Dec 2026 23:45 (Asia/Kathmandu)" in window.group(1)
+    assert "(it is 23:25)" in window.group(1)
+    # The table beside the charts: the hour of the clicks, as the chart's column names it.
+    row = (
+        '<tr><th scope="row">2026-12-02 20:45</th><td class="n">2</td>'
+        '<td><span class="flag flag-over">over</span></td></tr>'
+    )
+    assert row in html
+    assert "<title>2026-12-02 20:45: 2 clicks (capacity 1, over)</title>" in html
+
+
+@time_machine.travel(datetime(2026, 12, 2, 17, 40, tzinfo=UTC), tick=False)
+def test_partner_page_tells_its_hours_of_traffic_in_the_chosen_time_zone(
+    staff_client: Client, send: Send, live_key: IssuedKey, helpline: Helpline
+) -> None:
+    send(live_key.key, helpline, "s", datetime(2026, 12, 2, 15, 10, tzinfo=UTC))
+
+    html = staff_client.get("/dashboard/partners/acme/?tz=Asia/Kolkata").content.decode()
+
+    # 15:10 UTC is 20:40 in Kolkata (UTC+5:30): the table's hour as the chart's.
+    assert '<tr><th scope="row">2026-12-02 20:30</th><td class="n">1</td>' in html
+    assert "<title>2026-12-02 20:30: 1 live, 0 test events</title>" in html
 
 
 def test_pages_extend_the_admin_and_hold_no_inline_script_or_style(
