@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connections, router
 
 from dashboard.query import DashboardQuery
 from events.columns import EVENT_EXPORT_COLUMNS
@@ -30,7 +30,7 @@ from events.metrics import (
     metric_rows,
     paired_display_rows,
 )
-from events.models import BillingStatement
+from events.models import BillingStatement, Event
 from events.selectors import raw_events_csv
 from events.statements import month_last_day, statement_cells, statement_row
 from helplines.models import Partner
@@ -246,11 +246,13 @@ def billing_rows(month: date, partner: Partner | None) -> Iterator[list[object]]
         yield [*cells, "open", "", ""]
 
 
-def event_rows(query: DashboardQuery) -> Iterator[list[object]]:
-    """events.csv: the raw events of `query`, oldest first, read in chunks."""
+def event_rows(query: DashboardQuery, using: str | None = None) -> Iterator[list[object]]:
+    """events.csv: the raw events of `query`, oldest first, read in chunks (from the
+    database `using` names, by default the router's choice)."""
     events = (
         query.event_filter()
         .events()
+        .using(using)
         .order_by("timestamp", "id")
         .values_list(
             "id",
@@ -285,9 +287,16 @@ def events_csv(query: DashboardQuery, **head: Unpack[CsvHead]) -> Iterator[bytes
     On PostgreSQL the rows are written by the database (`raw_events_csv`, COPY) at many
     times the speed of Python's csv.writer, to the same bytes: tests/dashboard compare the
     two. SQLite, the development database, keeps the Python rows.
+
+    Where the rows are read is decided now: the file is written after the view has
+    returned, when the request's routing (config/routers.py) no longer applies.
     """
-    if connection.vendor != "postgresql":
-        for chunk in stream_csv(header=EVENT_COLUMNS, rows=event_rows(query), **head):
+    return _events_csv(query, router.db_for_read(Event), head)
+
+
+def _events_csv(query: DashboardQuery, using: str, head: CsvHead) -> Iterator[bytes]:
+    if connections[using].vendor != "postgresql":
+        for chunk in stream_csv(header=EVENT_COLUMNS, rows=event_rows(query, using), **head):
             yield chunk.encode()
         return
     yield csv_head(header=EVENT_COLUMNS, **head).encode()
@@ -296,6 +305,7 @@ def events_csv(query: DashboardQuery, **head: Unpack[CsvHead]) -> Iterator[bytes
         tz=query.tz,
         formula_triggers=FORMULA_TRIGGERS,
         block_bytes=COPY_CHUNK_BYTES,
+        using=using,
     )
     try:
         yield from crlf_row_ends(rows)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Func, Max, Min, QuerySet, Sum, TextField, Value
 from django.db.models.functions import NullIf
@@ -86,6 +86,7 @@ def raw_events_csv(
     tz: ZoneInfo,
     formula_triggers: Sequence[str],
     block_bytes: int,
+    using: str | None = None,
 ) -> Generator[bytes]:
     """The raw events of `event_filter` as PostgreSQL writes them in CSV, oldest first.
 
@@ -108,10 +109,18 @@ def raw_events_csv(
     a caller's transaction, they run in a savepoint of it instead). A download stopped
     half-way (the generator closed) cancels the COPY and rolls back: the connection is
     left as it was found, ready for the next request.
+
+    Both reads go to the database `using` names, by default where the router sends a read
+    of events when the rows are first asked for (config/routers.py). A download decides
+    it while its request is routed (`dashboard.exports.events_csv`): the replica when there
+    is one, so a large export's work is done away from the primary that stores partners'
+    events.
     """
-    events = event_filter.events()
-    nested = connection.in_atomic_block
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = using or router.db_for_read(Event)
+    database = connections[alias]
+    events = event_filter.events().using(alias)
+    nested = database.in_atomic_block
+    with transaction.atomic(using=alias), database.cursor() as cursor:
         if not nested:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         # One more read of the range (a few percent of the COPY's time): received_at has

@@ -3,18 +3,22 @@
 replica is exercised by bench/replica.py."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection, connections, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoDbBlocker, Settings
 
 from config import routers
 from config.routers import REPLICA, ReplicaReadsMiddleware, ReplicaRouter, replica_reads
 from events.models import Event, QuarterHourCount, RollupState
-from helplines.models import Partner, PartnerAPIKey
+from helplines.models import Helpline, Partner, PartnerAPIKey
+from tests.conftest import IssuedKey, Send
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -126,3 +130,37 @@ def test_healthz_says_degraded_when_the_replica_does_not_answer(
 
     assert response.status_code == 200
     assert response.json() == {"status": "degraded", "database": "ok", "replica": "unavailable"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_events_csv_reads_its_rows_on_the_replica(
+    send: Send, live_key: IssuedKey, helpline: Helpline
+) -> None:
+    # A large export's work goes where the figures are read, away from the primary that
+    # stores partners' events.
+    send(live_key.key, helpline, "s1", datetime(2026, 11, 3, 12, 0, tzinfo=UTC))
+    staff = User.objects.create_superuser("exporter", password="exporter-pass-123")
+    client = Client()
+    client.force_login(staff)
+
+    primary, replica = connections["default"], connections[REPLICA]
+    with (
+        CaptureQueriesContext(primary) as on_primary,
+        CaptureQueriesContext(replica) as on_replica,
+    ):
+        response = client.get(
+            "/dashboard/export/events.csv", {"start": "2026-11-01", "end": "2026-11-30"}
+        )
+        assert isinstance(response, StreamingHttpResponse)
+        body = b"".join(response.streaming_content)
+
+    assert response.status_code == 200
+    assert body.count(b"\r\n") == 10 + 1  # the `#` lines, the header and the one event
+    assert b",s1,2026-11-03T12:00:00+00:00," in body
+    # The span of the rows' times and the COPY (psycopg's own cursor, which Django does not
+    # log: its transaction is) ran on the replica; no read of events on the primary.
+    replica_sql = [query["sql"] for query in on_replica.captured_queries]
+    assert any('FROM "events_event"' in sql for sql in replica_sql)
+    assert any("REPEATABLE READ" in sql for sql in replica_sql)
+    assert not any('"events_event"' in query["sql"] for query in on_primary.captured_queries)
