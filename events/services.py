@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
@@ -188,34 +188,73 @@ def _store_one_postgresql(partner: Partner, key: tuple, row: tuple[Any, ...]) ->
 
 
 def _store_many_postgresql(partner: Partner, rows: dict[tuple, tuple[Any, ...]]) -> Found:
-    """Many events in one transaction: binary COPY into the connection's temporary table
-    `event_incoming`, then one statement that empties it into the events with INSERT ...
-    ON CONFLICT DO NOTHING, in identity order.
+    """Many events in one transaction, in identity order: straight into the events by
+    binary COPY, with ids taken from the table's sequence first; if one of them is
+    already stored, the same transaction goes back to before the COPY and stores them
+    through the connection's temporary table instead (`_store_through_incoming`).
 
-    COPY is the fastest way in (bench/README.md) but cannot skip duplicates, hence the
-    temporary table. Events already stored are then found by one more query, only when
-    some were not inserted. Inside an enclosing transaction no savepoint is taken: an
-    error here fails that transaction as a whole.
+    COPY is the fastest way in (bench/README.md) but cannot skip a duplicate: it fails
+    on the identity constraint, which is then the signal to take the slower way. A batch
+    of new events, the common case, costs the COPY alone; a batch sent again costs its
+    failed COPY too. Two batches sharing events insert them in the same order either way
+    (`_identity_order`), so they wait for each other rather than deadlock. Inside an
+    enclosing transaction no savepoint is taken beyond the COPY's own: an error here
+    fails that transaction as a whole.
     """
+    ordered = sorted(rows.items(), key=_identity_order)
+    received_at = ordered[0][1][-1]
+    with _postgresql_cursor() as cursor, transaction.atomic(savepoint=False):
+        with connection.wrap_database_errors:
+            cursor.execute(_NEXT_IDS, [len(ordered)])
+            ids = [event_id for (event_id,) in cursor.fetchall()]
+        try:
+            with (
+                transaction.atomic(),
+                connection.wrap_database_errors,
+                cursor.copy(_COPY_EVENTS) as copy,
+            ):
+                copy.set_types(["int8", *EVENT_COLUMN_TYPES.values()])
+                for event_id, (_, row) in zip(ids, ordered, strict=True):
+                    copy.write_row((event_id, *row))
+        except IntegrityError:
+            return _store_through_incoming(partner, cursor, ordered)
+    return {
+        key: (event_id, received_at, True) for event_id, (key, _) in zip(ids, ordered, strict=True)
+    }
+
+
+def _store_through_incoming(
+    partner: Partner, cursor: CursorWrapper, ordered: list[tuple[tuple, tuple[Any, ...]]]
+) -> Found:
+    """Events some of which are already stored: binary COPY into the connection's
+    temporary table `event_incoming`, then one statement that empties it into the events
+    with INSERT ... ON CONFLICT DO NOTHING, in identity order; the events already stored
+    are then found by one more query."""
     found: Found = {}
     # The rows inserted come back with their timestamp in whole microseconds since the
     # epoch: an integer is read several times faster than a timestamp's text.
     by_micros = {
         (type_, helpline_pk, session_id, (stamp - _EPOCH) // _MICROSECOND, method): key
-        for key, (type_, _, _, _, helpline_pk, session_id, stamp, method, _) in rows.items()
+        for key, (type_, _, _, _, helpline_pk, session_id, stamp, method, _) in ordered
     }
-    received_at = next(iter(rows.values()))[-1]
-    with _postgresql_cursor() as cursor, transaction.atomic(savepoint=False):
-        with connection.wrap_database_errors, cursor.copy(_COPY_INCOMING) as copy:
-            copy.set_types(list(EVENT_COLUMN_TYPES.values()))
-            for row in rows.values():
-                copy.write_row(row)
-        cursor.execute(_MOVE_INCOMING)
-        for event_id, *identity in cursor.fetchall():
-            found[by_micros[tuple(identity)]] = (event_id, received_at, True)
-    if len(found) < len(rows):
-        found.update(_find_existing(partner, [key for key in rows if key not in found]))
+    received_at = ordered[0][1][-1]
+    with connection.wrap_database_errors, cursor.copy(_COPY_INCOMING) as copy:
+        copy.set_types(list(EVENT_COLUMN_TYPES.values()))
+        for _, row in ordered:
+            copy.write_row(row)
+    cursor.execute(_MOVE_INCOMING)
+    for event_id, *identity in cursor.fetchall():
+        found[by_micros[tuple(identity)]] = (event_id, received_at, True)
+    if len(found) < len(ordered):
+        found.update(_find_existing(partner, [key for key, _ in ordered if key not in found]))
     return found
+
+
+def _identity_order(item: tuple[tuple, tuple[Any, ...]]) -> tuple[Any, ...]:
+    """A row's place in the identity's order (event_identity_unique, its text compared
+    code point by code point as `COLLATE "C"` compares it in `_MOVE_INCOMING`)."""
+    type_, _, _, _, helpline_pk, session_id, stamp, method, _ = item[1]
+    return (session_id, type_, helpline_pk, stamp, method)
 
 
 def create_incoming_table(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
@@ -290,7 +329,11 @@ _WHAT = ("type", "helpline_id", "session_id", "timestamp", "contact_method")
 def _postgresql_statements() -> dict[str, str]:
     table = Event._meta.db_table
     columns = ", ".join(f'"{column}"' for column in _COLUMNS)
-    identity = ", ".join(f'"{column}"' for column in _IDENTITY)
+    # Text compared code point by code point, as `_identity_order` sorts in Python.
+    identity = ", ".join(
+        f'"{column}"' + (' COLLATE "C"' if EVENT_COLUMN_TYPES[column] == "varchar" else "")
+        for column in _IDENTITY
+    )
     typed = ", ".join(f"%s::{sql_type}" for sql_type in EVENT_COLUMN_TYPES.values())
     column_defs = ", ".join(f'"{name}" {sql_type}' for name, sql_type in EVENT_COLUMN_TYPES.items())
     return {
@@ -308,6 +351,10 @@ def _postgresql_statements() -> dict[str, str]:
             "ON COMMIT DELETE ROWS"
         ),
         "copy_incoming": f"COPY event_incoming ({columns}) FROM STDIN (FORMAT BINARY)",
+        "next_ids": (
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)"
+        ),
+        "copy_events": f"COPY {table} (id, {columns}) FROM STDIN (FORMAT BINARY)",
         "move_incoming": (
             f"WITH moved AS (DELETE FROM event_incoming RETURNING *) "
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM moved "
@@ -323,6 +370,8 @@ _FIND_ONE = _STATEMENTS["find_one"]
 _CREATE_INCOMING = _STATEMENTS["create_incoming"]
 _COPY_INCOMING = _STATEMENTS["copy_incoming"]
 _MOVE_INCOMING = _STATEMENTS["move_incoming"]
+_NEXT_IDS = _STATEMENTS["next_ids"]
+_COPY_EVENTS = _STATEMENTS["copy_events"]
 
 
 def _key(identity: tuple[str, int, str, datetime, str]) -> tuple:

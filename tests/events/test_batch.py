@@ -6,11 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from pytest_django import DjangoAssertNumQueries
 from rest_framework.test import APIClient
 
+from events import services
 from events.models import Event
+from events.services import NewEvent, record_events
 from helplines.models import Helpline
 from tests.api.bodies import iso, post_json
 from tests.conftest import IssuedKey
@@ -183,9 +185,10 @@ def test_1000_distinct_events_are_stored_in_a_fixed_number_of_queries(
         {**display, "session_id": f"s{n}", "timestamp": iso(now - timedelta(milliseconds=n))}
         for n in range(1000)
     ]
-    # key lookup, helpline lookup, one INSERT for all; on PostgreSQL a COPY of the batch
-    # into a temporary table before it: the same count whatever the batch's size.
-    with django_assert_num_queries(4 if connection.vendor == "postgresql" else 3):
+    # key lookup, helpline lookup, one INSERT for all; on PostgreSQL the batch's ids from
+    # the sequence, then one COPY of all in a savepoint (its SAVEPOINT and RELEASE): the
+    # same count whatever the batch's size.
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 3):
         response = post_json(client_live, URL, {"events": events})
 
     assert response.json()["created"] == 1000
@@ -222,3 +225,69 @@ def test_test_key_batch_is_flagged(
 ) -> None:
     post_json(api_client(test_key.secret), URL, {"events": [display]})
     assert Event.objects.get().is_test is True
+
+
+def _new_events(helpline: Helpline, now: datetime, sessions: list[str]) -> list[NewEvent]:
+    return [
+        NewEvent(
+            type="helpline_display",
+            helpline_pk=helpline.pk,
+            helpline_id=helpline.public_id,
+            session_id=session,
+            timestamp=now - timedelta(seconds=n),
+        )
+        for n, session in enumerate(sessions)
+    ]
+
+
+def test_each_id_answered_is_the_row_stored_for_that_event(
+    live_key: IssuedKey, helpline: Helpline, now: datetime
+) -> None:
+    # On PostgreSQL the ids are taken from the sequence before the COPY: each must be the
+    # row of its own event, whatever order the events came in.
+    events = _new_events(helpline, now, ["zeta", "alpha", "Mu", "b-2", "b-10"])
+
+    stored = record_events(partner=live_key.key.partner, api_key=live_key.key, events=events)
+
+    assert [one.created for one in stored] == [True] * 5
+    rows = dict(Event.objects.values_list("id", "session_id"))
+    assert [rows[one.id] for one in stored] == ["zeta", "alpha", "Mu", "b-2", "b-10"]
+    assert len(set(rows)) == 5
+
+
+def test_a_batch_holding_a_stored_event_inside_a_transaction_keeps_what_came_before(
+    live_key: IssuedKey, helpline: Helpline, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = live_key.key
+    slower_way = []
+    through_incoming = services._store_through_incoming
+
+    def spy(*args: Any) -> Any:
+        slower_way.append(args)
+        return through_incoming(*args)
+
+    monkeypatch.setattr(services, "_store_through_incoming", spy)
+    [earlier] = record_events(
+        partner=key.partner, api_key=key, events=_new_events(helpline, now, ["b"])
+    )
+    with transaction.atomic():
+        written = Helpline.objects.create(public_id="written", name="W", country_code="GB")
+        # "b" at the same second is already stored: the COPY of the batch fails on it, and
+        # the batch is stored the slower way within the same transaction.
+        stored = record_events(
+            partner=key.partner,
+            api_key=key,
+            events=_new_events(helpline, now, ["b", "c"])[:1]
+            + _new_events(helpline, now - timedelta(seconds=1), ["c", "d"]),
+        )
+        assert Helpline.objects.filter(pk=written.pk).exists()
+
+    assert [(one.session_id, one.created) for one in stored] == [
+        ("b", False),
+        ("c", True),
+        ("d", True),
+    ]
+    assert stored[0].id == earlier.id
+    assert Helpline.objects.filter(pk=written.pk).exists()
+    assert sorted(Event.objects.values_list("session_id", flat=True)) == ["b", "c", "d"]
+    assert len(slower_way) == (1 if connection.vendor == "postgresql" else 0)
