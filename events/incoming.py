@@ -31,6 +31,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.CLICK: ("helpline_id", "session_id", "timestamp", "contact_method"),
 }
 CONTACT_METHODS = frozenset(ContactMethod.values)
+# The names an event may carry: its fields, and in a batch its `type` too.
+_ALLOWED = {event_type: frozenset(names) for event_type, names in FIELDS.items()}
+_ALLOWED_IN_BATCH = {event_type: names | {"type"} for event_type, names in _ALLOWED.items()}
 
 # An error names at most this many unknown fields of one object: a body of thousands of
 # unknown keys would otherwise cost seconds of CPU and an answer several times its size.
@@ -211,13 +214,19 @@ def accepted_window(now: datetime) -> Window:
 
 
 def validate_event(
-    data: Any, event_type: str, *, helplines: Mapping[str, int], window: Window
+    data: Any,
+    event_type: str,
+    *,
+    helplines: Mapping[str, int],
+    window: Window,
+    in_batch: bool = False,
 ) -> NewEvent:
     """`data` as a NewEvent of `event_type`, or ValidationError naming each field at fault.
 
     `helplines`: public id -> primary key of the helplines the request names (inactive
     ones included: a late event about a helpline since retired must not be lost).
-    `window`: the timestamps accepted (`accepted_window`).
+    `window`: the timestamps accepted (`accepted_window`). `in_batch`: `data` is an item
+    of a batch, whose `type` (checked by the caller) is one of its names.
     """
     if data is None:
         raise ValidationError({"non_field_errors": [ErrorDetail("No data provided", "null")]})
@@ -233,10 +242,11 @@ def validate_event(
             values[name] = _CHECKS[name](data.get(name, _MISSING), helplines, window)
         except FieldRefused as refused:
             errors[name] = refused.errors
-    if len(data) > len(fields) or any(name not in fields for name in data):
+    allowed = (_ALLOWED_IN_BATCH if in_batch else _ALLOWED)[event_type]
+    if not data.keys() <= allowed:
         errors.update(
             unknown_field_errors(
-                (name for name in data if name not in fields),
+                (name for name in data if name not in allowed),
                 lambda name: MESSAGES[
                     "contact_method_on_display" if name == "contact_method" else "unknown_field"
                 ],

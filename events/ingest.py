@@ -146,7 +146,7 @@ class EventIngestViewSet(viewsets.GenericViewSet):
             if error is None:
                 try:
                     event = validate_event(
-                        _without_type(item), item["type"], helplines=helplines, window=window
+                        item, item["type"], helplines=helplines, window=window, in_batch=True
                     )
                 except serializers.ValidationError as exc:
                     error = validation_error_body(exc.detail)["error"]
@@ -221,7 +221,3 @@ def _batch_item_error(item: Any) -> dict[str, Any] | None:
         return None
     error: dict[str, Any] = validation_error_body(refused)["error"]
     return error
-
-
-def _without_type(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in item.items() if name != "type"}
