@@ -16,7 +16,7 @@ from demo import world
 from demo.seed import events_in_hour
 from events.models import ContactMethod, Event, EventType, PairedDisplayDay
 from events.pii import SESSION_ID_PATTERN, pii_kind
-from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
+from helplines.models import Helpline, HelplineLoad, LoadEpisode, Partner, PartnerAPIKey, Topic
 
 # A Sunday evening in Europe, afternoon in the Americas; not on an hour boundary.
 NOW = datetime(2026, 11, 22, 19, 40, 12, tzinfo=UTC)
@@ -227,6 +227,26 @@ def test_some_priority_helpline_is_over_capacity_in_the_last_24_hours() -> None:
     assert over
     under = [row for row in per_hour if row["clicks"] <= row["helpline__hourly_capacity"]]
     assert len(under) > len(over)  # flagged hours stand out; they are not the norm
+
+
+@pytest.mark.django_db(transaction=True)  # the rollup reads committed events only
+def test_the_last_days_load_is_measured_so_the_load_page_lists_episodes() -> None:
+    output = seed(days=2)
+
+    episodes = list(LoadEpisode.objects.select_related("helpline"))
+    assert episodes
+    for episode in episodes:
+        assert episode.helpline.is_priority
+        assert episode.started_at >= NOW - timedelta(days=1, minutes=15)
+        assert episode.peak_clicks * 100 > episode.capacity * settings.LOAD_ALERT_THRESHOLD_PERCENT
+    # Every priority helpline with a capacity was measured up to the rollup's last run.
+    measured = set(HelplineLoad.objects.values_list("helpline_id", flat=True))
+    assert measured == set(
+        Helpline.objects.filter(is_priority=True, hourly_capacity__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    assert f"{len(episodes)} episodes over capacity started" in output
 
 
 @pytest.mark.django_db
