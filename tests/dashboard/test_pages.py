@@ -14,7 +14,7 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from dashboard.templatetags.dashboard_format import EMPTY
-from helplines.models import Helpline, Partner
+from helplines.models import Helpline, LoadEpisode, Partner
 from helplines.services import issue_key
 from tests.conftest import IssuedKey, Send
 
@@ -272,8 +272,22 @@ def test_load_page_tells_every_hour_in_the_chosen_time_zone(
     for n in range(2):  # two clicks at 15:10 UTC, 20:55 in Kathmandu (UTC+5:45)
         send(live_key.key, helpline, f"s{n}", datetime(2026, 12, 2, 15, 10, tzinfo=UTC), "phone")
 
+    episode_at = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+    LoadEpisode.objects.create(
+        helpline=helpline,
+        started_at=episode_at,
+        last_over_at=episode_at,
+        peak_clicks=2,
+        peak_at=episode_at,
+        capacity=1,
+    )
+
     html = staff_client.get("/dashboard/load/?tz=Asia/Kathmandu").content.decode()
 
+    # The episode (started 15:00 UTC) in the page's zone, as the page says.
+    episodes = html[html.index('id="episodes-table"') :]
+    assert "<td>2026-12-02 20:45</td><td>2026-12-02 20:45</td>" in episodes
+    assert "Times in Asia/Kathmandu." in episodes
     window = re.search(r'id="load-window">([^<]*)<', html)
     assert window is not None
     # The current hour, 17:00 UTC, ends at 18:00 UTC: 23:45 in Kathmandu; it is 23:25 there.
