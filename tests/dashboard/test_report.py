@@ -108,6 +108,18 @@ def test_the_report_defaults_to_the_last_whole_quarter(
         date(2026, 9, 30),
         "UTC",
     )
+    # Nothing in that quarter: the report says so and offers the last 30 days.
+    html = response.content.decode()
+    assert "No live event of Acme Chat in this period." in html
+    assert 'id="report-last-30" href="/dashboard/partners/acme/report/?range=30d' in html
+
+
+def test_a_report_with_events_does_not_say_the_period_is_empty(
+    staff_client: Client, traffic: None
+) -> None:
+    html = staff_client.get("/dashboard/partners/acme/report/", Q3).content.decode()
+
+    assert 'id="report-empty"' not in html
 
 
 def test_the_report_is_a_csp_clean_page_without_inline_script_or_style(
