@@ -174,6 +174,8 @@ def test_the_staff_pages_and_the_admin_refuse_partner_users(
         response = partner_client.get(url, world.query)
         assert response.status_code == 403, url
         world.assert_no_b_bytes(response, url)
+        # A page that says why and leads back to theirs, not a bare "403 Forbidden".
+        assert 'id="back-home" href="/partner/"' in response.content.decode(), url
     for url in [
         "/admin/helplines/partner/",
         f"/admin/helplines/partner/{traffic.theirs.pk}/change/",
