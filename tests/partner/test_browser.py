@@ -140,7 +140,13 @@ def test_a_partner_user_signs_in_reads_its_figures_and_downloads_its_files(
 
     # On a phone: no sideways scrolling on any of the partner's pages.
     page.set_viewport_size({"width": 390, "height": 844})
-    for path in ["/partner/", "/partner/statement/", "/partner/report/"]:
+    for path in [
+        "/partner/",
+        "/partner/statement/",
+        "/partner/report/",
+        "/partner/integration/",
+        "/partner/keys/",
+    ]:
         page.goto(live_server.url + path)
         assert page.evaluate(NO_SIDEWAYS_SCROLL), path
         assert_clean(page)
