@@ -422,6 +422,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     # Debug SQL without the values in it (config/log_redaction.py).
     "loggers": {
+        # Django's own console handler (DEBUG only) beside the root's printed each of its
+        # records twice: the root's console writes them once.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"filters": ["sql_values_hidden"]},
         "django.db.backends.schema": {"filters": ["sql_values_hidden"]},
     },

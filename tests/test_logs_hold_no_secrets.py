@@ -141,3 +141,12 @@ def test_no_log_line_holds_a_secret(
     }
     leaks = {name: value for name, value in secrets.items() if value in log}
     assert leaks == {}
+
+
+def test_each_record_of_django_is_written_once() -> None:
+    # Django's own console handler beside the root's wrote its records twice under
+    # DEBUG (every 404 and 403, runserver's lines); the root's console writes them once.
+    django_logger = logging.getLogger("django")
+    assert django_logger.handlers == []
+    assert django_logger.propagate
+    assert logging.getLogger().handlers
