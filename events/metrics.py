@@ -122,6 +122,7 @@ class EventFilter:
     countries: frozenset[str] = frozenset()
     priority_only: bool = False
     include_test: bool = False
+    test_only: bool = False  # test traffic alone (include_test is then moot)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -139,11 +140,17 @@ class EventFilter:
         """The raw events (events.csv, GET /v1/events; figures read the aggregates)."""
         return self.narrow(Event.objects.filter(timestamp__gte=self.start, timestamp__lt=self.end))
 
+    def traffic_lookup(self) -> dict[str, bool]:
+        """Which traffic counts, as a lookup on `is_test`: live only (the default), test
+        only, or both."""
+        if self.test_only:
+            return {"is_test": True}
+        return {} if self.include_test else {"is_test": False}
+
     def narrow(self, rows: QuerySet) -> QuerySet:
         """Everything but the time range, on raw events or any aggregate table (all have
         partner, is_test and helpline, bar DaySessionCount, which has no helpline)."""
-        if not self.include_test:
-            rows = rows.filter(is_test=False)
+        rows = rows.filter(**self.traffic_lookup())
         if self.partner_ids:
             rows = rows.filter(partner_id__in=self.partner_ids)
         if self.helpline_ids:
@@ -551,8 +558,7 @@ def _day_rows(
 
 
 def _narrow_sessions(rows: QuerySet, event_filter: EventFilter) -> QuerySet:
-    if not event_filter.include_test:
-        rows = rows.filter(is_test=False)
+    rows = rows.filter(**event_filter.traffic_lookup())
     if event_filter.partner_ids:
         rows = rows.filter(partner_id__in=event_filter.partner_ids)
     return rows

@@ -137,6 +137,7 @@ class Cast:
         lines: Iterable[str] = (),
         countries: Iterable[str] = (),
         include_test: bool = False,
+        test_only: bool = False,
     ) -> dict[str, Any]:
         """EventFilter keyword arguments naming partners and helplines by slug/public id."""
         return {
@@ -144,6 +145,7 @@ class Cast:
             "helpline_ids": frozenset(self.lines[public_id].pk for public_id in lines),
             "countries": frozenset(countries),
             "include_test": include_test,
+            "test_only": test_only,
         }
 
 
@@ -386,6 +388,7 @@ def expected_rows(
     lines: Iterable[str] = (),
     countries: Iterable[str] = (),
     include_test: bool = False,
+    test_only: bool = False,
 ) -> dict[Group, Figures]:
     """The figures of `events` counted in plain Python from the definitions."""
     partners, lines, countries = set(partners), set(lines), set(countries)
@@ -402,7 +405,9 @@ def expected_rows(
         lambda: defaultdict(lambda: (set(), set()))
     )
     for event in events:
-        if not start <= event.when < end or (event.is_test and not include_test):
+        if not start <= event.when < end:
+            continue
+        if (event.is_test and not (include_test or test_only)) or (test_only and not event.is_test):
             continue
         if partners and event.partner not in partners:
             continue
@@ -532,6 +537,8 @@ NARROWINGS: tuple[tuple[dict[str, Any], tuple[tuple[Dimension, ...], ...]], ...]
     ),
     ({"countries": ["GB"]}, ((), (DAY,), (HELPLINE,), (PARTNER,), (TRAFFIC, COUNTRY))),
     ({"lines": ["gb-2"], "include_test": True}, ((), (DAY,), (PARTNER,), (TRAFFIC, COUNTRY))),
+    # A partner page's test traffic of the period.
+    ({"partners": ["beacon"], "test_only": True}, ((), (DAY,), (TRAFFIC,))),
 )
 
 
@@ -576,6 +583,7 @@ def test_every_figure_equals_an_independent_count_of_the_events_sent(
     start, end = cut
     for dims in [(), (HOUR,), (DAY, HELPLINE), (METHOD,)]:
         assert_figures(cast, events, dims=dims, tz=zone, start=start, end=end, include_test=True)
+    assert_figures(cast, events, dims=(), tz=zone, start=start, end=end, test_only=True)
 
 
 def test_a_range_cut_at_7_past_an_hour_counts_every_display_and_click(cast: Cast) -> None:
