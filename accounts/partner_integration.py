@@ -7,7 +7,7 @@ test-traffic view, to watch a sandbox integration work before it goes live. Read
 aggregates and counters only (`events.metrics`, `events.selectors`), never from raw events.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -16,16 +16,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.partner_views import partner_page
-from api.utc import floor_hour
 from dashboard import charts
+from dashboard.pages import traffic_window
 from events.days import UTC_ZONE
 from events.metrics import traffic_by_hour
 from events.selectors import SenderUse, refusal_summary, refusals_by_hour, usage_by_sender
 from helplines.models import Partner, PartnerAPIKey
 from oauth.models import PartnerClient
-
-# The window of the page: the current clock hour and the 47 before it.
-HOURS = 48
 
 
 def last_received(partner: Partner, used: dict[str, SenderUse]) -> dict[bool, datetime | None]:
@@ -45,8 +42,8 @@ def last_received(partner: Partner, used: dict[str, SenderUse]) -> dict[bool, da
 
 def health(partner: Partner, *, now: datetime) -> dict[str, Any]:
     """The page's figures (5 queries)."""
-    since = floor_hour(now - timedelta(hours=HOURS - 1))
-    hours = traffic_by_hour(partner.pk, since, since + timedelta(hours=HOURS), UTC_ZONE)
+    since, end = traffic_window(now)
+    hours = traffic_by_hour(partner.pk, since, end, UTC_ZONE)
     refusals = refusals_by_hour(partner_id=partner.pk, since=since)
     last = last_received(partner, usage_by_sender(partner.pk))
     return {

@@ -17,7 +17,7 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-from dashboard.charts import Chart
+from dashboard.charts import Chart, count_text, hour_text
 
 
 def _n(value: float) -> str:
@@ -121,7 +121,7 @@ def render_hour_rows(hours: Sequence[tuple[datetime, int]], capacity: int | None
     flag = '<span class="flag flag-over">over</span>'
     return mark_safe(
         "".join(
-            f'<tr><th scope="row">{hour:%Y-%m-%d %H:%M}</th><td class="n">{clicks:,}</td>'
+            f'<tr><th scope="row">{hour_text(hour)}</th><td class="n">{count_text(clicks)}</td>'
             f"<td>{flag if capacity is not None and clicks > capacity else ''}</td></tr>"
             for hour, clicks in hours
         )

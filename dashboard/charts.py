@@ -252,14 +252,14 @@ def daily_chart(
         )
         points.append((centre, y_clicks(m.clicks)))
         title = (
-            f"{_when(row)}{' (so far)' if in_progress else ''}: {_int(m.displays)} displays, "
-            f"{_int(m.clicks)} clicks, CTR {_percent(_float(m.ctr))}"
+            f"{_when(row)}{' (so far)' if in_progress else ''}: {count_text(m.displays)} displays, "
+            f"{count_text(m.clicks)} clicks, CTR {_percent(_float(m.ctr))}"
         )
         if index < len(previous):
             before = previous[index]
             title += (
-                f"; {previous_label} ({_when(before)}): {_int(before.metrics.displays)} "
-                f"displays, {_int(before.metrics.clicks)} clicks"
+                f"; {previous_label} ({_when(before)}): {count_text(before.metrics.displays)} "
+                f"displays, {count_text(before.metrics.clicks)} clicks"
             )
         chart.add_column(centre, slot, title)
     if previous:
@@ -284,7 +284,7 @@ def daily_chart(
 def ctr_chart(rows: Sequence[MetricRow]) -> Chart:
     """CTR per day as a line, for the partner's change page in the admin."""
     chart = Chart(label="Click-through rate per day", legend=[("legend-clicks", "CTR")])
-    _, centres = _slots(len(rows), chart)
+    slot, centres = _slots(len(rows), chart)
     rates = [_float(r.metrics.ctr) for r in rows]
     y = _Scale(
         nice_axis(max((r or 0 for r in rates), default=0), integer=False),
@@ -294,13 +294,13 @@ def ctr_chart(rows: Sequence[MetricRow]) -> Chart:
     points = [(c, y(r or 0)) for c, r in zip(centres, rates, strict=True)]
     chart.lines.append((" ".join(f"{x},{yy}" for x, yy in points), "line-clicks"))
     chart.dots.extend((x, yy, "dot-clicks") for x, yy in points)
-    slot = (chart.plot_right - chart.plot_left) / max(len(rows), 1)
     for row, centre, rate in zip(rows, centres, rates, strict=True):
         chart.add_column(
             centre,
             slot,
             f"{_day(row.day)}: CTR {_percent(rate)} "
-            f"({_int(row.metrics.clicks)} clicks / {_int(row.metrics.displays)} displays)",
+            f"({count_text(row.metrics.clicks)} clicks / "
+            f"{count_text(row.metrics.displays)} displays)",
         )
     chart.y_ticks = _ticks(y.maximum, y, fmt="percent")
     chart.x_labels = _x_labels([_short_day(r.day) for r in rows], centres)
@@ -336,7 +336,7 @@ def hourly_chart(
                 f"{css} bar-so-far" if so_far else css,
             )
         )
-        title = f"{_hour_text(hour)}{' (so far)' if so_far else ''}: {_int(clicks)} clicks"
+        title = f"{hour_text(hour)}{' (so far)' if so_far else ''}: {count_text(clicks)} clicks"
         if over:
             title += f" (capacity {capacity}, over)"
         chart.columns.append(column._replace(title=title))
@@ -371,9 +371,8 @@ def traffic_chart(hours: Sequence[tuple[datetime, int, int]]) -> Chart:
         live_top = y(live)
         chart.add_bar(centre, bar_width, live_top, "bar-displays")
         chart.add_bar(centre, bar_width, y(live + test), "bar-test", bottom=live_top)
-        chart.add_column(
-            centre, slot, f"{hour:%Y-%m-%d %H:%M}: {_int(live)} live, {_int(test)} test events"
-        )
+        title = f"{hour_text(hour)}: {count_text(live)} live, {count_text(test)} test events"
+        chart.add_column(centre, slot, title)
     chart.y_ticks = _ticks(y.maximum, y)
     chart.x_labels = _x_labels([f"{h:%a %H:%M}" for h, _, _ in hours], centres, most=6)
     return chart
@@ -389,7 +388,7 @@ def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
-def _int(value: int) -> str:
+def count_text(value: int) -> str:
     """A count grouped by thousands as the dashboard's language (en-us) writes it: what
     `number_format(value, force_grouping=True)` gives, at a tenth of its cost (a 7-day
     chart labels hundreds of columns)."""
@@ -404,8 +403,9 @@ def _short_day(value: date | None) -> str:
     return f"{value:%d %b}" if value else ""
 
 
-def _hour_text(value: datetime) -> str:
-    """An hour in a column's title: the charts of a page share their hours."""
+def hour_text(value: datetime) -> str:
+    """An hour as the charts' titles and the tables beside them write it; a page's charts
+    share their hours, so each is written once."""
     # Keyed with its zone: the same instant in two zones is one datetime to ==.
     return _wall_text(value, value.tzinfo)
 

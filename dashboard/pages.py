@@ -329,16 +329,27 @@ def partner_page(
     return context
 
 
+# The integration figures' window (staff's partner page and the partner's integration
+# page): the current clock hour and the hours before it.
+TRAFFIC_HOURS = 48
+
+
+def traffic_window(now: datetime) -> tuple[datetime, datetime]:
+    """[since, end): the TRAFFIC_HOURS whole clock hours up to the current one."""
+    since = floor_hour(now - timedelta(hours=TRAFFIC_HOURS - 1))
+    return since, since + timedelta(hours=TRAFFIC_HOURS)
+
+
 def integration_health(
     query: DashboardQuery, partner: Partner, *, now: datetime, live: Metrics
 ) -> dict[str, Any]:
     """The partner's last event, its live and test traffic of the last 48 hours and of the
     period (`live`: the period's live figures, which the page has already read), its
     refused events, paired services and keys (9 queries)."""
-    since = floor_hour(now - timedelta(hours=47))
+    since, end = traffic_window(now)
     hours = [
         (slot.hour, slot.live_events, slot.test_events)
-        for slot in traffic_by_hour(partner.pk, since, since + timedelta(hours=48), query.tz)
+        for slot in traffic_by_hour(partner.pk, since, end, query.tz)
     ]
     return {
         "last_received": last_event_received(partner.pk),

@@ -404,12 +404,12 @@ def _whole_days(event_filter: EventFilter, tz: ZoneInfo) -> list[date] | None:
 
 def _inner_days(event_filter: EventFilter, tz: ZoneInfo) -> list[date]:
     """The calendar days of `tz` that lie whole inside the filter's range."""
-    return [
-        day
-        for day in local_days(event_filter.start, event_filter.end, tz)
-        if event_filter.start <= day_bounds(day, day, tz)[0]
-        and day_bounds(day, day, tz)[1] <= event_filter.end
-    ]
+    inside = []
+    for day in local_days(event_filter.start, event_filter.end, tz):
+        start, end = day_bounds(day, day, tz)
+        if event_filter.start <= start and end <= event_filter.end:
+            inside.append(day)
+    return inside
 
 
 def _without_sessions(row: MetricRow) -> MetricRow:
