@@ -119,6 +119,18 @@ def client_live(api_client: Callable[[str], APIClient], live_key: IssuedKey) -> 
     return api_client(live_key.secret)
 
 
+def new_event(helpline: Helpline, session: str, at: datetime, method: str = "") -> NewEvent:
+    """One event of `helpline` for `record_events`: a click by `method`, or a display."""
+    return NewEvent(
+        type=EventType.CLICK if method else EventType.DISPLAY,
+        helpline_pk=helpline.pk,
+        helpline_id=helpline.public_id,
+        session_id=session,
+        timestamp=at,
+        contact_method=method,
+    )
+
+
 Send = Callable[..., None]
 
 
@@ -136,18 +148,7 @@ def send(transactional_db: None) -> Send:
         key: PartnerAPIKey, helpline: Helpline, session: str, when: datetime, method: str = ""
     ) -> None:
         record_events(
-            partner=key.partner,
-            api_key=key,
-            events=[
-                NewEvent(
-                    type=EventType.CLICK if method else EventType.DISPLAY,
-                    helpline_pk=helpline.pk,
-                    helpline_id=helpline.public_id,
-                    session_id=session,
-                    timestamp=when,
-                    contact_method=method,
-                )
-            ],
+            partner=key.partner, api_key=key, events=[new_event(helpline, session, when, method)]
         )
         roll_up(now=when)
 

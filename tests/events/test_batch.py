@@ -15,7 +15,7 @@ from events.models import Event
 from events.services import NewEvent, record_events
 from helplines.models import Helpline
 from tests.api.bodies import iso, post_json
-from tests.conftest import IssuedKey
+from tests.conftest import IssuedKey, new_event
 
 URL = "/v1/events/batch"
 
@@ -228,14 +228,9 @@ def test_test_key_batch_is_flagged(
 
 
 def _new_events(helpline: Helpline, now: datetime, sessions: list[str]) -> list[NewEvent]:
+    """Displays of `sessions`, a second apart going back from `now`."""
     return [
-        NewEvent(
-            type="helpline_display",
-            helpline_pk=helpline.pk,
-            helpline_id=helpline.public_id,
-            session_id=session,
-            timestamp=now - timedelta(seconds=n),
-        )
+        new_event(helpline, session, now - timedelta(seconds=n))
         for n, session in enumerate(sessions)
     ]
 

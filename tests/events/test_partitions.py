@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from events.models import Event, EventType
+from events.models import Event
 from events.partitions import (
     DEFAULT_PARTITION,
     drop_partitions_before,
@@ -18,9 +18,9 @@ from events.partitions import (
     partitions,
 )
 from events.rollup import covered, roll_up
-from events.services import NewEvent, record_events
+from events.services import record_events
 from helplines.models import Helpline, Partner
-from tests.conftest import IssuedKey
+from tests.conftest import IssuedKey, new_event
 
 postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="partitioning is PostgreSQL's"
@@ -64,16 +64,6 @@ def where(event_id: int) -> str:
         )
         (table,) = cursor.fetchone()
     return table
-
-
-def display(helpline: Helpline, session: str, moment: datetime) -> NewEvent:
-    return NewEvent(
-        type=EventType.DISPLAY,
-        helpline_pk=helpline.pk,
-        helpline_id=helpline.public_id,
-        session_id=session,
-        timestamp=moment,
-    )
 
 
 @postgresql
@@ -141,12 +131,12 @@ def test_a_retry_is_one_row_in_the_right_partition(
     db: None, partner: Partner, live_key: IssuedKey, helpline: Helpline
 ) -> None:
     moment = datetime.now(UTC) - timedelta(hours=1)
-    event = display(helpline, "sess_retry", moment)
+    event = new_event(helpline, "sess_retry", moment)
     [first] = record_events(partner=partner, api_key=live_key.key, events=[event])
     [again, other] = record_events(
         partner=partner,
         api_key=live_key.key,
-        events=[event, display(helpline, "sess_other", moment)],
+        events=[event, new_event(helpline, "sess_other", moment)],
     )
 
     assert (first.created, again.created, other.created) == (True, False, True)
@@ -163,7 +153,7 @@ def test_a_new_partition_takes_its_months_events_out_of_the_default(
     stored = record_events(
         partner=partner,
         api_key=live_key.key,
-        events=[display(helpline, "a", may), display(helpline, "b", may + timedelta(days=20))],
+        events=[new_event(helpline, "a", may), new_event(helpline, "b", may + timedelta(days=20))],
     )
     assert [where(event.id) for event in stored] == [DEFAULT_PARTITION] * 2
 
@@ -180,7 +170,7 @@ def test_retention_drops_whole_covered_months_and_keeps_the_others(
 ) -> None:
     def store(session: str, moment: datetime) -> int:
         [event] = record_events(
-            partner=partner, api_key=live_key.key, events=[display(helpline, session, moment)]
+            partner=partner, api_key=live_key.key, events=[new_event(helpline, session, moment)]
         )
         return event.id
 

@@ -7,23 +7,12 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from events.services import NewEvent, record_events
+from events.services import record_events
 from helplines.models import Helpline, Partner
 from helplines.services import issue_key
-from tests.conftest import IssuedKey
+from tests.conftest import IssuedKey, new_event
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
-
-
-def event(helpline: Helpline, session: str, at: datetime, method: str = "") -> NewEvent:
-    return NewEvent(
-        type="helpline_click" if method else "helpline_display",
-        helpline_pk=helpline.pk,
-        helpline_id=helpline.public_id,
-        session_id=session,
-        timestamp=at,
-        contact_method=method,
-    )
 
 
 @pytest.fixture
@@ -49,27 +38,27 @@ def traffic(
         partner=partner,
         api_key=live_key.key,
         events=[
-            event(helpline, "s1", DAY + timedelta(hours=9)),
-            event(second_line, "s1", DAY + timedelta(hours=9)),
-            event(helpline, "s1", DAY + timedelta(hours=9, minutes=1), "phone"),
-            event(helpline, "s2", DAY + timedelta(hours=10)),
-            event(helpline, "s3", DAY + timedelta(hours=11)),
-            event(second_line, "s3", DAY + timedelta(hours=11, minutes=1), "website"),
-            event(helpline, "s1", day2 + timedelta(hours=8)),
-            event(helpline, "s1", day2 + timedelta(hours=8, minutes=2), "sms"),
+            new_event(helpline, "s1", DAY + timedelta(hours=9)),
+            new_event(second_line, "s1", DAY + timedelta(hours=9)),
+            new_event(helpline, "s1", DAY + timedelta(hours=9, minutes=1), "phone"),
+            new_event(helpline, "s2", DAY + timedelta(hours=10)),
+            new_event(helpline, "s3", DAY + timedelta(hours=11)),
+            new_event(second_line, "s3", DAY + timedelta(hours=11, minutes=1), "website"),
+            new_event(helpline, "s1", day2 + timedelta(hours=8)),
+            new_event(helpline, "s1", day2 + timedelta(hours=8, minutes=2), "sms"),
         ],
     )
     record_events(
         partner=partner,
         api_key=test_key.key,
-        events=[event(helpline, "t1", DAY + timedelta(hours=1)) for _ in range(1)]
-        + [event(helpline, "t1", DAY + timedelta(hours=1, minutes=1), "phone")],
+        events=[new_event(helpline, "t1", DAY + timedelta(hours=1)) for _ in range(1)]
+        + [new_event(helpline, "t1", DAY + timedelta(hours=1, minutes=1), "phone")],
     )
     other_key, _ = issue_key(partner=other_partner, name="prod")
     record_events(
         partner=other_partner,
         api_key=other_key,
-        events=[event(helpline, "s1", DAY + timedelta(hours=9))],
+        events=[new_event(helpline, "s1", DAY + timedelta(hours=9))],
     )
     rolled_up()
 
