@@ -15,6 +15,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
@@ -27,6 +28,11 @@ from helplines.models import Helpline, Partner, PartnerAPIKey, Topic
 from helplines.selectors import forget_helpline_pks
 from helplines.services import issue_key
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+# Property tests judge answers, not speed: Hypothesis's default deadline (200 ms an
+# example) would fail a correct test on a machine busy with other work.
+hypothesis_settings.register_profile("throughline", deadline=None)
+hypothesis_settings.load_profile("throughline")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
