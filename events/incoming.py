@@ -293,6 +293,8 @@ def _present(value: Any) -> None:
 
 def _text(value: Any) -> str:
     """A non-empty string free of NUL and lone surrogates (both reported if both)."""
+    if type(value) is str and value and value.isascii() and "\x00" not in value:
+        return value  # the common case, settled at once; what follows names the fault
     _present(value)
     if value == "":
         _refuse(MESSAGES["blank"], "blank")

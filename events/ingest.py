@@ -138,10 +138,9 @@ class EventIngestViewSet(viewsets.GenericViewSet):
             item.get("helpline_id") for item in items if isinstance(item, dict)
         )
         window = accepted_window(timezone.now())
-        results: list[dict[str, Any]] = [{} for _ in items]
+        results: list[dict[str, Any]] = []
         valid: list[tuple[int, NewEvent]] = []
         for index, item in enumerate(items):
-            results[index]["index"] = index
             error = _batch_item_error(item)
             if error is None:
                 try:
@@ -151,9 +150,10 @@ class EventIngestViewSet(viewsets.GenericViewSet):
                 except serializers.ValidationError as exc:
                     error = validation_error_body(exc.detail)["error"]
                 else:
+                    results.append({"index": index})
                     valid.append((index, event))
                     continue
-            results[index].update(status="rejected", error=error)
+            results.append({"index": index, "status": "rejected", "error": error})
 
         stored = record_events(
             partner=request_partner(request),
@@ -161,7 +161,9 @@ class EventIngestViewSet(viewsets.GenericViewSet):
             events=[new for _, new in valid],
         )
         for (index, _), one in zip(valid, stored, strict=True):
-            results[index].update(status="created" if one.created else "duplicate", id=one.id)
+            result = results[index]
+            result["status"] = "created" if one.created else "duplicate"
+            result["id"] = one.id
         statuses = [result["status"] for result in results]
         _count_refusals(
             request, [_refusal_code(r["error"]) for r in results if r["status"] == "rejected"]
@@ -211,6 +213,8 @@ def _count_refusals(request: Request, codes: list[str]) -> None:
 
 def _batch_item_error(item: Any) -> dict[str, Any] | None:
     """The error of a batch item whose `type` alone already makes it unusable."""
+    if type(item) is dict and type(item.get("type")) is str and item["type"] in FIELDS:
+        return None  # the common case, settled at once
     if not isinstance(item, dict):
         refused = refusal("non_field_errors", "Must be an object.", "invalid")
     elif (event_type := item.get("type")) is None:

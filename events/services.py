@@ -7,9 +7,8 @@ the loser of the race finds the winner's row and reports it as a duplicate.
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
@@ -31,8 +30,11 @@ from events.rollup import covered, prepare_purge
 from helplines.models import Partner, PartnerAPIKey
 
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
+# Tuples with names rather than frozen dataclasses: a batch makes one of each per event,
+# and a frozen dataclass's __init__ cost several times a tuple's.
+class NewEvent(NamedTuple):
+    """An event to store; `timestamp` aware (validation gives it in UTC)."""
+
     type: str
     helpline_pk: int
     helpline_id: str  # the helpline's public id, echoed back to the partner
@@ -45,8 +47,7 @@ class NewEvent:
         return (self.type, self.helpline_pk, self.session_id, self.timestamp, self.contact_method)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
     id: int
     type: str
     helpline_id: str
@@ -79,9 +80,11 @@ def record_events(
     if not events:
         return []
     received_at = timezone.now()
-    keys = [_key(event.identity) for event in events]
+    # Aware datetimes are equal, and hash alike, in any zone: the identity is its own key.
+    keys = [event.identity for event in events]
     distinct = dict(zip(keys, events, strict=True))
-    if len(distinct) < len(events):  # the first of identical events is the one stored
+    repeated = len(distinct) < len(events)
+    if repeated:  # the first of identical events is the one stored
         distinct = {}
         for key, event in zip(keys, events, strict=True):
             distinct.setdefault(key, event)
@@ -91,7 +94,7 @@ def record_events(
     first_seen: set[tuple] = set()
     for key, event in zip(keys, events, strict=True):
         event_id, stored_at, created = found[key]
-        if created:  # a repeat inside the same request is a duplicate
+        if created and repeated:  # a repeat inside the same request is a duplicate
             created = key not in first_seen
             first_seen.add(key)
         results.append(
@@ -188,36 +191,34 @@ def _store_one_postgresql(partner: Partner, key: tuple, row: tuple[Any, ...]) ->
 
 
 def _store_many_postgresql(partner: Partner, rows: dict[tuple, tuple[Any, ...]]) -> Found:
-    """Many events in one transaction, in identity order: straight into the events by
-    binary COPY, with ids taken from the table's sequence first; if one of them is
-    already stored, the same transaction goes back to before the COPY and stores them
-    through the connection's temporary table instead (`_store_through_incoming`).
+    """Many events at once, in identity order: straight into the events by binary COPY,
+    with ids taken from the table's sequence first, in a transaction of their own (a
+    savepoint inside a caller's transaction, none other); if one of them is already
+    stored, that is rolled back and they are stored through the connection's temporary
+    table instead (`_store_through_incoming`), again all or nothing.
 
     COPY is the fastest way in (bench/README.md) but cannot skip a duplicate: it fails
     on the identity constraint, which is then the signal to take the slower way. A batch
     of new events, the common case, costs the COPY alone; a batch sent again costs its
     failed COPY too. Two batches sharing events insert them in the same order either way
-    (`_identity_order`), so they wait for each other rather than deadlock. Inside an
-    enclosing transaction no savepoint is taken beyond the COPY's own: an error here
-    fails that transaction as a whole.
+    (`_identity_order`), so they wait for each other rather than deadlock. In
+    autocommit no savepoint is taken at all (two round trips a batch).
     """
     ordered = sorted(rows.items(), key=_identity_order)
     received_at = ordered[0][1][-1]
-    with _postgresql_cursor() as cursor, transaction.atomic(savepoint=False):
-        with connection.wrap_database_errors:
-            cursor.execute(_NEXT_IDS, [len(ordered)])
-            ids = [event_id for (event_id,) in cursor.fetchall()]
+    with _postgresql_cursor() as cursor:
         try:
-            with (
-                transaction.atomic(),
-                connection.wrap_database_errors,
-                cursor.copy(_COPY_EVENTS) as copy,
-            ):
-                copy.set_types(["int8", *EVENT_COLUMN_TYPES.values()])
-                for event_id, (_, row) in zip(ids, ordered, strict=True):
-                    copy.write_row((event_id, *row))
+            # A transaction of its own in autocommit, a savepoint inside the caller's.
+            with transaction.atomic(), connection.wrap_database_errors:
+                cursor.execute(_NEXT_IDS, [len(ordered)])
+                ids = [event_id for (event_id,) in cursor.fetchall()]
+                with cursor.copy(_COPY_EVENTS) as copy:
+                    copy.set_types(["int8", *EVENT_COLUMN_TYPES.values()])
+                    for event_id, (_, row) in zip(ids, ordered, strict=True):
+                        copy.write_row((event_id, *row))
         except IntegrityError:
-            return _store_through_incoming(partner, cursor, ordered)
+            with transaction.atomic(savepoint=False):
+                return _store_through_incoming(partner, cursor, ordered)
     return {
         key: (event_id, received_at, True) for event_id, (key, _) in zip(ids, ordered, strict=True)
     }
