@@ -19,10 +19,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.charts import Chart, count_text, hour_text
 
-
-def _n(value: float) -> str:
-    """An SVG number: `12.5`, `224`, never `12,5`."""
-    return str(value)
+# Numbers go into the markup as f-strings write them, which is str(): `12.5`, `224`, never
+# `12,5`.
 
 
 def _add(value: int, extra: int) -> str:
@@ -36,17 +34,30 @@ def _css(name: str) -> str:
     return escape(name)
 
 
+@functools.lru_cache(maxsize=8192)
+def _percent_text(part: float, whole: float) -> str:
+    """`part` of `whole` as the percentage an x or a width is written in; a page's charts
+    share their positions, so each is written once."""
+    return f"{round(part / whole * 100, 3):g}"
+
+
 def render_chart(chart: Chart) -> SafeString:
-    x = chart.plot_percent
-    w = chart.width_percent
-    height = _n(chart.height)
+    left, whole = chart.plot_left, chart.plot_right - chart.plot_left
+
+    def x(value: float) -> str:  # a position, as a percentage of the plot's width
+        return _percent_text(value - left, whole)
+
+    def w(value: float) -> str:  # a width, likewise
+        return _percent_text(value, whole)
+
+    height = str(chart.height)
     label = escape(chart.label)
     parts: list[str] = [
         '<figure class="chart-figure">\n<div class="chart-frame">\n',
         f'  <svg class="chart-axis" width="52" height="{height}" aria-hidden="true">\n    ',
     ]
     parts += (
-        f'<text class="axis-label" x="46" y="{_n(t.position)}" dy="4" text-anchor="end">'
+        f'<text class="axis-label" x="46" y="{t.position}" dy="4" text-anchor="end">'
         f"{escape(t.label)}</text>"
         for t in chart.y_ticks
     )
@@ -55,38 +66,37 @@ def render_chart(chart: Chart) -> SafeString:
         f' aria-label="{label}" xmlns="http://www.w3.org/2000/svg">\n    '
     )
     label_y = _add(chart.plot_bottom, 20)
-    top, column_height = _n(chart.plot_top), _add(chart.plot_bottom, -16)
-    threshold = chart.threshold and _n(chart.threshold.position)
+    top, column_height = str(chart.plot_top), _add(chart.plot_bottom, -16)
+    threshold = chart.threshold and str(chart.threshold.position)
     # The plot's layers, bottom to top, each on a line of its own.
     layers = (
         (
-            f'<line class="grid" x1="0" x2="100%" y1="{_n(t.position)}" y2="{_n(t.position)}"/>'
+            f'<line class="grid" x1="0" x2="100%" y1="{t.position}" y2="{t.position}"/>'
             for t in chart.y_ticks
         ),
         (
-            f'<rect class="{_css(b.css)}" x="{x(b.x):g}%" y="{_n(b.y)}" width="{w(b.width):g}%"'
-            f' height="{_n(b.height)}" rx="1"/>'
+            f'<rect class="{_css(b.css)}" x="{x(b.x)}%" y="{b.y}" width="{w(b.width)}%"'
+            f' height="{b.height}" rx="1"/>'
             for b in chart.bars
         ),
         (
-            f'<line class="{escape(css)}" x1="{x(x1):g}%" y1="{_n(y1)}" x2="{x(x2):g}%"'
-            f' y2="{_n(y2)}"/>'
+            f'<line class="{escape(css)}" x1="{x(x1)}%" y1="{y1}" x2="{x(x2)}%" y2="{y2}"/>'
             for x1, y1, x2, y2, css in chart.segments
         ),
         (
-            f'<circle class="{escape(css)}" cx="{x(cx):g}%" cy="{_n(cy)}" r="3"/>'
+            f'<circle class="{escape(css)}" cx="{x(cx)}%" cy="{cy}" r="3"/>'
             for cx, cy, css in chart.dots
         ),
         [f'<line class="threshold" x1="0" x2="100%" y1="{threshold}" y2="{threshold}"/>']
         if threshold
         else [],
         (
-            f'<text class="axis-label{" minor" if t.minor else ""}" x="{x(t.position):g}%"'
+            f'<text class="axis-label{" minor" if t.minor else ""}" x="{x(t.position)}%"'
             f' y="{label_y}" text-anchor="middle">{escape(t.label)}</text>'
             for t in chart.x_labels
         ),
         (
-            f'<rect class="hover" x="{x(c.x):g}%" y="{top}" width="{w(c.width):g}%"'
+            f'<rect class="hover" x="{x(c.x)}%" y="{top}" width="{w(c.width)}%"'
             f' height="{column_height}"><title>{escape(c.title)}</title></rect>'
             for c in chart.columns
         ),
@@ -97,7 +107,7 @@ def render_chart(chart: Chart) -> SafeString:
         f'height="{height}" aria-hidden="true">\n    '
     )
     parts += (
-        f'<text class="axis-label" x="6" y="{_n(t.position)}" dy="4" text-anchor="start">'
+        f'<text class="axis-label" x="6" y="{t.position}" dy="4" text-anchor="start">'
         f"{escape(t.label)}</text>"
         for t in chart.y2_ticks
     )

@@ -7,7 +7,7 @@ show on hover through SVG <title>; every chart sits next to a table of the same 
 
 Geometry is kept in the units of a WIDTH x HEIGHT drawing (the impact report and the admin's
 CTR image draw it as is). The dashboard draws the plot at the page's width instead: x as a
-percentage of the plot, y in pixels, text never scaled (`Chart.plot_percent`), so labels
+percentage of the plot, y in pixels, text never scaled (`dashboard.chart_html`), so labels
 keep their size on a phone and on a wide screen alike.
 """
 
@@ -68,13 +68,6 @@ class Chart:
     legend: list[tuple[str, str]] = field(default_factory=list)  # (css class, text)
     note: str = ""  # said under the chart, e.g. which bar is a day so far
 
-    def plot_percent(self, x: float) -> float:
-        """x as a percentage of the plot's width (the dashboard's responsive drawing)."""
-        return _share_percent(x - self.plot_left, self.plot_right - self.plot_left)
-
-    def width_percent(self, width: float) -> float:
-        return _share_percent(width, self.plot_right - self.plot_left)
-
     def add_bar(
         self, centre: float, width: float, top: float, css: str, bottom: float | None = None
     ) -> None:
@@ -108,12 +101,6 @@ class Chart:
     @property
     def plot_bottom(self) -> int:
         return self.height - BOTTOM
-
-
-@functools.lru_cache(maxsize=4096)
-def _share_percent(part: float, whole: float) -> float:
-    # The charts of a page share their x positions: each is worked out once.
-    return round(part / whole * 100, 3)
 
 
 def nice_ceiling(value: float) -> float:
@@ -194,13 +181,16 @@ def _slot_centres(count: int, left: int, right: int) -> tuple[float, tuple[float
 
 
 @functools.cache
-def _hourly_layout(count: int, left: int, right: int) -> tuple[float, list[tuple[float, Column]]]:
-    """For `count` hourly bars: their width, and each one's left edge with its hover column
-    (its title to be filled in)."""
+def _hourly_layout(
+    count: int, left: int, right: int
+) -> tuple[float, list[tuple[float, float, float]]]:
+    """For `count` hourly bars: their width, and each one's left edge with its hover
+    column's left edge and width."""
     slot, centres = _slot_centres(count, left, right)
     bar_width = round(max(slot * 0.8, 1), 1)
+    column_width = round(slot, 1)
     places = [
-        (round(centre - bar_width / 2, 1), Column(round(centre - slot / 2, 1), round(slot, 1), ""))
+        (round(centre - bar_width / 2, 1), round(centre - slot / 2, 1), column_width)
         for centre in centres
     ]
     return bar_width, places
@@ -322,12 +312,18 @@ def hourly_chart(
     bar_width, places = _hourly_layout(len(hours), chart.plot_left, chart.plot_right)
     bottom = chart.plot_bottom
     last = len(hours) - 1 if partial_last else -1
-    for index, ((hour, clicks), (bar_x, column)) in enumerate(zip(hours, places, strict=True)):
+    tops: dict[int, float] = {}  # most hours share a handful of small counts
+    bars, columns = chart.bars, chart.columns
+    for index, ((hour, clicks), (bar_x, column_x, column_width)) in enumerate(
+        zip(hours, places, strict=True)
+    ):
         over = capacity is not None and clicks > capacity
         so_far = index == last
         css = "bar-over" if over else "bar-clicks"
-        top = y(clicks)
-        chart.bars.append(
+        top = tops.get(clicks)
+        if top is None:
+            top = tops[clicks] = y(clicks)
+        bars.append(
             Bar(
                 bar_x,
                 top,
@@ -339,7 +335,7 @@ def hourly_chart(
         title = f"{hour_text(hour)}{' (so far)' if so_far else ''}: {count_text(clicks)} clicks"
         if over:
             title += f" (capacity {capacity}, over)"
-        chart.columns.append(column._replace(title=title))
+        columns.append(Column(column_x, column_width, title))
     if capacity is not None:
         # Named in the legend, not on the plot, where it would lie across the bars.
         chart.threshold = Tick(y(capacity), f"capacity {capacity}/h")
