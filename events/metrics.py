@@ -31,8 +31,9 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate, TruncHour
+from django.db import connections
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum
+from django.db.models.functions import Cast, TruncDate, TruncHour
 from django.utils.dateparse import parse_date
 
 from api.utc import as_utc, floor_hour
@@ -740,15 +741,47 @@ def hourly_clicks(
     """
     if start != floor_hour(start) or end != floor_hour(end):
         raise ValueError("Hourly clicks are read for whole UTC hours.")
-    return {
-        (record["helpline_id"], as_utc(record["hour"])): int(record["clicks"])
-        for record in _live_quarters(helpline_ids, start, end)
-        .annotate(hour=TruncHour("quarter", tzinfo=UTC))
-        .values("helpline_id", "hour")
-        .annotate(clicks=Sum(_CLICKS))
-        .filter(clicks__gt=0)
+    if not helpline_ids:
+        return {}
+    quarters = _live_quarters(helpline_ids, start, end)
+    summed = (
+        quarters.annotate(hour=_UTCHour("quarter"))
+        .values_list("helpline_id", "hour")
+        # A quarter-hour's clicks of one partner on one helpline fit an integer, whose sum
+        # PostgreSQL adds as a bigint rather than as a numeric (a bigint's sum).
+        .annotate(clicks=Sum(Cast(_CLICKS, IntegerField())))
         .order_by()
-    }
+    )
+    # The rows are read as the database gives them: Django's converters would make each
+    # row's hour aware one by one (more than the query's own time for a week of priority
+    # helplines), where the same few hundred hours repeat for every helpline.
+    sql, params = summed.query.get_compiler(using=summed.db).as_sql()
+    with connections[summed.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    hours: dict[Any, datetime] = {}
+    clicks: dict[tuple[int, datetime], int] = {}
+    for helpline_id, raw_hour, count in rows:
+        if not count:
+            continue
+        hour = hours.get(raw_hour)
+        if hour is None:
+            hour = hours[raw_hour] = as_utc(raw_hour)
+        clicks[helpline_id, hour] = int(count)
+    return clicks
+
+
+class _UTCHour(TruncHour):
+    """The UTC clock hour holding a timestamp. On PostgreSQL `date_bin` on the timestamp
+    as stored, about half the cost of TruncHour's truncation of it converted to UTC; the
+    same hours, UTC hours being whole hours after 2000-01-01 00:00 UTC."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field, tzinfo=UTC)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        sql, params = compiler.compile(self.lhs)
+        return f"date_bin('1 hour', {sql}, TIMESTAMPTZ '2000-01-01Z')", params
 
 
 def rolling_hour_clicks(
