@@ -1,6 +1,5 @@
 """Incoming events as the API documents them, and the stored event as partners read it."""
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +38,7 @@ class IncomingEventSerializer(serializers.Serializer):
         event = validate_event(
             data, self.event_type, helplines=self.context["helplines"], window=window
         )
-        return asdict(event)
+        return event._asdict()
 
 
 class DisplayEventSerializer(IncomingEventSerializer):
