@@ -192,7 +192,13 @@ class QuarterHourCount(EventCounts):
             # One partner's hours (its integration health, the cut day of a period): the
             # primary key puts traffic and helpline before the quarter, so without this a
             # partner's 48 hours read every row it has (91 ms at 10M events, 27 ms here).
-            models.Index(fields=["partner", "quarter"], name="quarter_count_partner_time"),
+            # Read from the index alone: a partner's 48 hours lie on as many heap pages as
+            # they have rows (10,500 rows on 5,000 pages at 10M events, 11 ms; 5 ms here).
+            models.Index(
+                fields=["partner", "quarter"],
+                include=["is_test", "helpline", *COUNT_COLUMNS],
+                name="quarter_count_partner_time",
+            ),
             # Live clicks of a few helplines over a range (the load page, check_load, the
             # directory's load status): read from this index alone. Rows are written in
             # the order events arrive, so a week of one helpline lies on as many heap pages
