@@ -172,6 +172,9 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "admin:login"
+# Where a sign-in without `next` lands (a script's, or a bookmarked sign-in page): the
+# admin's index, as the sign-in form's own default; partner users are sent on to their page.
+LOGIN_REDIRECT_URL = "admin:index"
 
 # Staff sign-in (accounts/, README "Operations"). django-axes counts failed sign-ins per
 # username and per client and locks either out for a while; the client is a keyed hash of

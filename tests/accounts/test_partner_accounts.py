@@ -239,6 +239,20 @@ def test_staff_still_sign_in_on_the_same_page(staff: User, client: Client) -> No
     assert client.get("/admin/").status_code == 200
 
 
+def test_a_sign_in_without_next_lands_on_each_users_home(
+    staff: User, partner_user: User, client: Client
+) -> None:
+    """A script (or a form posted without its hidden `next`) lands where a browser would."""
+    response = client.post(LOGIN, {"username": "alice", "password": "staff-pass-8d1f2a"})
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+
+    partner_client = Client()
+    response = partner_client.post(LOGIN, {"username": "pat", "password": PASSWORD})
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    response = partner_client.get("/admin/")
+    assert (response.status_code, response["Location"]) == (302, "/partner/")
+
+
 def test_deactivating_a_partner_user_ends_their_session(partner_user: User, client: Client) -> None:
     client.force_login(partner_user)
     assert client.get("/partner/").status_code == 200
