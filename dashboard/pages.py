@@ -23,6 +23,7 @@ from events.metrics import (
     MetricRow,
     Metrics,
     PairedDisplays,
+    clock_hours,
     fill_days,
     fill_hours,
     hourly_clicks,
@@ -464,11 +465,14 @@ def helpline_loads(helplines: list[Helpline], *, now: datetime, tz: ZoneInfo) ->
     current hour so far last (1 query)."""
     week_start, day_start, end = _load_window(now)
     clicks = hourly_clicks([h.pk for h in helplines], week_start, end) if helplines else {}
-    hour_slots = [row.hour for row in fill_hours([], week_start, end, tz) if row.hour is not None]
+    # Looked up by the UTC hour, as hourly_clicks keys them (an aware datetime of another
+    # zone is equal, but each comparison works out both offsets), shown in the zone's.
+    slots = [(hour, hour.astimezone(tz)) for hour in clock_hours(week_start, end)]
+    day_hours = sum(1 for hour, _ in slots if hour >= day_start)
     loads = []
     for helpline in helplines:
-        week = [(hour, clicks.get((helpline.pk, hour), 0)) for hour in hour_slots]
-        day = [(hour, n) for hour, n in week if hour >= day_start]
+        week = [(local, clicks.get((helpline.pk, hour), 0)) for hour, local in slots]
+        day = week[len(week) - day_hours :]
         loads.append(
             HelplineLoad(
                 helpline=helpline,

@@ -288,13 +288,20 @@ def fill_hours(
 ) -> list[MetricRow]:
     """One row per UTC clock hour in [start, end), zeros where `rows` (by hour) have none."""
     by_hour = {row.hour.astimezone(UTC): row for row in rows if row.hour}  # see group
+    return [
+        by_hour.get(hour) or MetricRow(metrics=Metrics(), hour=hour.astimezone(tz))
+        for hour in clock_hours(start, end)
+    ]
+
+
+def clock_hours(start: datetime, end: datetime) -> list[datetime]:
+    """The UTC clock hours in [start, end), from the one holding `start`, in UTC."""
     hour = floor_hour(start)
-    filled = []
+    hours = []
     while hour < end:
-        local = hour.astimezone(tz)
-        filled.append(by_hour.get(hour) or MetricRow(metrics=Metrics(), hour=local))
+        hours.append(hour)
         hour += timedelta(hours=1)
-    return filled
+    return hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,12 +334,11 @@ def traffic_by_hour(
         assert row.hour is not None
         by_hour.setdefault(row.hour.astimezone(UTC), {})[bool(row.is_test)] = row.metrics
     hours = []
-    for slot in fill_hours([], start, end, tz):
-        assert slot.hour is not None
-        traffic = by_hour.get(slot.hour.astimezone(UTC), {})
+    for hour in clock_hours(start, end):
+        traffic = by_hour.get(hour, {})
         hours.append(
             TrafficHour(
-                hour=slot.hour,
+                hour=hour.astimezone(tz),
                 live=traffic.get(False, Metrics()),
                 test=traffic.get(True, Metrics()),
             )
