@@ -471,7 +471,8 @@ def helpline_loads(helplines: list[Helpline], *, now: datetime, tz: ZoneInfo) ->
     day_hours = sum(1 for hour, _ in slots if hour >= day_start)
     loads = []
     for helpline in helplines:
-        week = [(local, clicks.get((helpline.pk, hour), 0)) for hour, local in slots]
+        pk = helpline.pk
+        week = [(local, clicks.get((pk, hour), 0)) for hour, local in slots]
         day = week[len(week) - day_hours :]
         loads.append(
             HelplineLoad(

@@ -11,7 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.chart_html import render_chart, render_hour_rows
-from dashboard.charts import Chart
+from dashboard.charts import Chart, count_text
 from dashboard.query import timezone_names
 
 register = template.Library()
@@ -24,6 +24,8 @@ EMPTY = "\N{EN DASH}"
 def num(value: int | None) -> str:
     if value is None:
         return EMPTY
+    if type(value) is int:  # a count: the same text as number_format's, at a tenth of its cost
+        return count_text(value)
     return number_format(value, force_grouping=True)
 
 

@@ -4,9 +4,13 @@ from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
 from django.test import override_settings
+from django.utils.formats import number_format
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dashboard.chart_html import render_chart
-from dashboard.charts import hourly_chart
+from dashboard.charts import count_text, hourly_chart
+from dashboard.templatetags.dashboard_format import num
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -59,3 +63,11 @@ def test_coordinates_are_never_localised() -> None:
     for attribute in ('y="', 'height="', 'x="', 'width="'):
         for value in html.split(attribute)[1:]:
             assert "," not in value.split('"')[0], value.split('"')[0]
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_a_count_is_written_as_the_dashboards_language_writes_it(value: int) -> None:
+    """count_text, the charts' and the `num` filter's shortcut for integers, writes what
+    Django's number_format writes in the product's language (LANGUAGE_CODE, en-us)."""
+    assert count_text(value) == number_format(value, force_grouping=True)
+    assert num(value) == number_format(value, force_grouping=True)
