@@ -312,27 +312,23 @@ def hourly_chart(
     bar_width, places = _hourly_layout(len(hours), chart.plot_left, chart.plot_right)
     bottom = chart.plot_bottom
     last = len(hours) - 1 if partial_last else -1
-    tops: dict[int, float] = {}  # most hours share a handful of small counts
+    # Most hours share a handful of small counts: each count's bar top and height once.
+    heights: dict[int, tuple[float, float]] = {}
     bars, columns = chart.bars, chart.columns
     for index, ((hour, clicks), (bar_x, column_x, column_width)) in enumerate(
         zip(hours, places, strict=True)
     ):
         over = capacity is not None and clicks > capacity
-        so_far = index == last
         css = "bar-over" if over else "bar-clicks"
-        top = tops.get(clicks)
-        if top is None:
-            top = tops[clicks] = y(clicks)
-        bars.append(
-            Bar(
-                bar_x,
-                top,
-                bar_width,
-                round(bottom - top, 1),
-                f"{css} bar-so-far" if so_far else css,
-            )
-        )
-        title = f"{hour_text(hour)}{' (so far)' if so_far else ''}: {count_text(clicks)} clicks"
+        if (height := heights.get(clicks)) is None:
+            top = y(clicks)
+            height = heights[clicks] = (top, round(bottom - top, 1))
+        if index == last:
+            bars.append(Bar(bar_x, height[0], bar_width, height[1], f"{css} bar-so-far"))
+            title = f"{hour_text(hour)} (so far): {count_text(clicks)} clicks"
+        else:
+            bars.append(Bar(bar_x, height[0], bar_width, height[1], css))
+            title = f"{hour_text(hour)}: {count_text(clicks)} clicks"
         if over:
             title += f" (capacity {capacity}, over)"
         columns.append(Column(column_x, column_width, title))

@@ -6,12 +6,10 @@ the loser of the race finds the winner's row and reports it as a duplicate.
 """
 
 import functools
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-import psycopg
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
@@ -27,6 +25,7 @@ from events.partitions import (
     kept_to_month_end,
     month_start,
 )
+from events.pg import server_bound_cursor
 from events.rollup import covered, prepare_purge
 from helplines.models import Partner, PartnerAPIKey
 
@@ -144,32 +143,6 @@ def _insert_ignoring_duplicates(
     return _store_many_postgresql(partner, rows)
 
 
-@contextmanager
-def _postgresql_cursor() -> Iterator[CursorWrapper]:
-    """A cursor binding parameters on the server, on Django's connection.
-
-    Django's own cursors splice parameters into the SQL text on the client; bound on the
-    server, the ingest statements are prepared by psycopg after a few runs and then
-    parsed and planned once per connection. Wrapped as Django wraps its cursors: errors
-    are Django's (a lost database is the 503 of `api.middleware`), queries are logged and
-    counted.
-
-    Without Django's health check (CONN_HEALTH_CHECKS), which costs a round trip to the
-    database per request, a third of a single event's time: a connection that died since
-    its last request (a database restart) fails this request instead, with a JSON 503
-    and Retry-After, and Django replaces the connection before the next one. Partners
-    retry on 503 by contract, and an event is never stored twice (the identity rule).
-    """
-    connection.ensure_connection()
-    cursor: Any = psycopg.Cursor(connection.connection)
-    if connection.queries_logged:
-        wrapped: CursorWrapper = connection.make_debug_cursor(cursor)
-    else:
-        wrapped = connection.make_cursor(cursor)
-    with wrapped:
-        yield wrapped
-
-
 def _store_one_postgresql(partner: Partner, key: tuple, row: tuple[Any, ...]) -> Found:
     """One event: one INSERT, and a SELECT of the stored one when it was already there.
 
@@ -179,7 +152,7 @@ def _store_one_postgresql(partner: Partner, key: tuple, row: tuple[Any, ...]) ->
     The INSERT waits for a competing insert of the same event to commit, so the SELECT,
     a statement of its own, always finds the winner's row.
     """
-    with _postgresql_cursor() as cursor:
+    with server_bound_cursor() as cursor:
         cursor.execute(_INSERT_ONE, row)
         inserted = cursor.fetchone()
         if inserted is not None:
@@ -207,7 +180,7 @@ def _store_many_postgresql(partner: Partner, rows: dict[tuple, tuple[Any, ...]])
     """
     ordered = sorted(rows.items(), key=_identity_order)
     received_at = ordered[0][1][-1]
-    with _postgresql_cursor() as cursor:
+    with server_bound_cursor() as cursor:
         try:
             # A transaction of its own in autocommit, a savepoint inside the caller's.
             with transaction.atomic(), connection.wrap_database_errors:
