@@ -1,5 +1,7 @@
 """Events: a helpline was displayed, or a user clicked to contact it. Never who."""
 
+import functools
+import operator
 from typing import Any
 
 from django.db import models
@@ -170,6 +172,12 @@ class EventCounts(models.Model):
 # The count columns of every aggregate table, in this order.
 COUNT_COLUMNS = ("displays", *(f"clicks_{method}" for method in ContactMethod.values))
 
+# Rows of live traffic holding a click: all the load figures need (rows without one add
+# nothing to a sum of clicks), and what the index quarter_count_live_clicks holds.
+LIVE_CLICKED = models.Q(is_test=False) & functools.reduce(
+    operator.or_, (models.Q(**{f"clicks_{method}__gt": 0}) for method in ContactMethod.values)
+)
+
 
 class QuarterHourCount(EventCounts):
     """Counts per partner, traffic, helpline and UTC quarter-hour.
@@ -203,11 +211,13 @@ class QuarterHourCount(EventCounts):
             # directory's load status): read from this index alone. Rows are written in
             # the order events arrive, so a week of one helpline lies on as many heap pages
             # as it has rows; at 10M events the load page's query read 23,000 pages
-            # through quarter_count_time (139 ms) and 250 here (11 ms).
+            # through quarter_count_time (139 ms) and 250 here (11 ms). Only rows holding
+            # a click: half of them at 10M events (a quarter-hour of one partner on one
+            # helpline holds a few events), which halved that query again (4.6 -> 2.4 ms).
             models.Index(
                 fields=["helpline", "quarter"],
                 include=[f"clicks_{method}" for method in ContactMethod.values],
-                condition=models.Q(is_test=False),
+                condition=LIVE_CLICKED,
                 name="quarter_count_live_clicks",
             ),
         ]
