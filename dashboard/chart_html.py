@@ -3,21 +3,20 @@ written out in Python.
 
 A page such as the load page draws two charts per priority helpline, 24 and 168 hourly
 columns each: as a template loop that was some 17,000 template nodes and three quarters of
-the page's time. The markup is the one `templates/dashboard/_chart.svg.html` produced, to
-the byte in the product's language, with one deliberate difference: numbers are written
-as Python writes them, never localised (an SVG coordinate takes a dot whatever the
-language; a template variable would have followed the locale). Text goes through
-`escape`. Geometry stays in `dashboard.charts`.
+the page's time. Numbers are written as Python writes them, never localised (an SVG
+coordinate takes a dot whatever the language; a template variable would have followed
+the locale). Text goes through `escape`. Geometry stays in `dashboard.charts`; an hourly
+chart's places, shared by every chart of as many hours, are written once per process.
 """
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-from dashboard.charts import Chart, count_text, hour_text
+from dashboard.charts import Chart, HourlyBars, _hourly_layout, count_text, hour_text
 
 # Numbers go into the markup as f-strings write them, which is str(): `12.5`, `224`, never
 # `12,5`.
@@ -39,6 +38,50 @@ def _percent_text(part: float, whole: float) -> str:
     """`part` of `whole` as the percentage an x or a width is written in; a page's charts
     share their positions, so each is written once."""
     return f"{round(part / whole * 100, 3):g}"
+
+
+@functools.cache
+def _hourly_places(
+    count: int, left: int, right: int, top: int, column_height: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """An hourly chart's `count` places as markup, the same for every chart of as many
+    hours (a load page draws sixteen): each bar's opening up to its position and width,
+    and each hover column's opening tags up to its title's text."""
+    bar_width, places = _hourly_layout(count, left, right)
+    whole = right - left
+    width = _percent_text(bar_width, whole)
+    bars = tuple(
+        f'<rect x="{_percent_text(bar_x - left, whole)}%" width="{width}%"'
+        for bar_x, _, _ in places
+    )
+    columns = tuple(
+        f'<rect class="hover" x="{_percent_text(column_x - left, whole)}%" y="{top}"'
+        f' width="{_percent_text(column_width, whole)}%" height="{column_height}"><title>'
+        for _, column_x, column_width in places
+    )
+    return bars, columns
+
+
+def _hourly_layers(hourly: HourlyBars, top: int, column_height: str) -> tuple[list[str], list[str]]:
+    """The bars and the hover columns of an hourly chart."""
+    bar_places, column_places = _hourly_places(
+        hourly.count, hourly.left, hourly.right, top, column_height
+    )
+    # A bar's class and height, written once for each of the chart's few distinct counts.
+    ends: dict[tuple[str, float, float], str] = {}
+    bars = []
+    for place, end in zip(
+        bar_places, zip(hourly.css, hourly.tops, hourly.heights, strict=True), strict=True
+    ):
+        if (text := ends.get(end)) is None:
+            css, bar_top, height = end
+            text = ends[end] = f' class="{_css(css)}" y="{bar_top}" height="{height}" rx="1"/>'
+        bars.append(place + text)
+    columns = [
+        f"{place}{escape(title)}</title></rect>"
+        for place, title in zip(column_places, hourly.titles, strict=True)
+    ]
+    return bars, columns
 
 
 def render_chart(chart: Chart) -> SafeString:
@@ -68,17 +111,25 @@ def render_chart(chart: Chart) -> SafeString:
     label_y = _add(chart.plot_bottom, 20)
     top, column_height = str(chart.plot_top), _add(chart.plot_bottom, -16)
     threshold = chart.threshold and str(chart.threshold.position)
+    bars: Iterable[str] = (
+        f'<rect class="{_css(b.css)}" x="{x(b.x)}%" y="{b.y}" width="{w(b.width)}%"'
+        f' height="{b.height}" rx="1"/>'
+        for b in chart.bars
+    )
+    columns: Iterable[str] = (
+        f'<rect class="hover" x="{x(c.x)}%" y="{top}" width="{w(c.width)}%"'
+        f' height="{column_height}"><title>{escape(c.title)}</title></rect>'
+        for c in chart.columns
+    )
+    if chart.hourly is not None:
+        bars, columns = _hourly_layers(chart.hourly, chart.plot_top, column_height)
     # The plot's layers, bottom to top, each on a line of its own.
     layers = (
         (
             f'<line class="grid" x1="0" x2="100%" y1="{t.position}" y2="{t.position}"/>'
             for t in chart.y_ticks
         ),
-        (
-            f'<rect class="{_css(b.css)}" x="{x(b.x)}%" y="{b.y}" width="{w(b.width)}%"'
-            f' height="{b.height}" rx="1"/>'
-            for b in chart.bars
-        ),
+        bars,
         (
             f'<line class="{escape(css)}" x1="{x(x1)}%" y1="{y1}" x2="{x(x2)}%" y2="{y2}"/>'
             for x1, y1, x2, y2, css in chart.segments
@@ -95,11 +146,7 @@ def render_chart(chart: Chart) -> SafeString:
             f' y="{label_y}" text-anchor="middle">{escape(t.label)}</text>'
             for t in chart.x_labels
         ),
-        (
-            f'<rect class="hover" x="{x(c.x)}%" y="{top}" width="{w(c.width)}%"'
-            f' height="{column_height}"><title>{escape(c.title)}</title></rect>'
-            for c in chart.columns
-        ),
+        columns,
     )
     parts.append("\n    ".join("".join(layer) for layer in layers))
     parts.append(

@@ -46,6 +46,41 @@ class Column(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class HourlyBars:
+    """An hourly chart's bars and hover columns, one of each per hour, at the places of
+    `_hourly_layout(count)`, which every chart of as many hours shares. Kept as parallel
+    tuples: a load page draws 16 such charts of up to 168 hours, and a Bar and a Column
+    object per hour were a third of the page's time. `bars` and `columns` give them as
+    the other charts hold theirs."""
+
+    count: int
+    left: int  # the plot's edges, in the drawing's units
+    right: int
+    css: tuple[str, ...]
+    tops: tuple[float, ...]
+    heights: tuple[float, ...]
+    titles: tuple[str, ...]
+
+    @property
+    def bars(self) -> list[Bar]:
+        bar_width, places = _hourly_layout(self.count, self.left, self.right)
+        return [
+            Bar(bar_x, top, bar_width, height, css)
+            for (bar_x, _, _), top, height, css in zip(
+                places, self.tops, self.heights, self.css, strict=True
+            )
+        ]
+
+    @property
+    def columns(self) -> list[Column]:
+        _, places = _hourly_layout(self.count, self.left, self.right)
+        return [
+            Column(column_x, column_width, title)
+            for (_, column_x, column_width), title in zip(places, self.titles, strict=True)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     position: float
     label: str
@@ -67,6 +102,9 @@ class Chart:
     columns: list[Column] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (css class, text)
     note: str = ""  # said under the chart, e.g. which bar is a day so far
+    # An hourly chart's bars and hover columns (hourly_chart), instead of `bars` and
+    # `columns`.
+    hourly: "HourlyBars | None" = None
 
     def add_bar(
         self, centre: float, width: float, top: float, css: str, bottom: float | None = None
@@ -126,11 +164,12 @@ def _ticks(maximum: float, scale_y: "_Scale", fmt: str = "int") -> list[Tick]:
     ticks = []
     for n in range(5):
         value = maximum * n / 4
-        label = (
-            _percent(value)
-            if fmt == "percent"
-            else number_format(round(value, 2) if value % 1 else int(value), force_grouping=True)
-        )
+        if fmt == "percent":
+            label = _percent(value)
+        elif value % 1:
+            label = number_format(round(value, 2), force_grouping=True)
+        else:
+            label = count_text(int(value))
         ticks.append(Tick(scale_y(value), label))
     return ticks
 
@@ -307,31 +346,30 @@ def hourly_chart(
     """Clicks per hour as bars against an hourly capacity line; over-capacity bars flagged;
     the last hour drawn apart when it is the current one (`partial_last`)."""
     chart = Chart(label=label, legend=[("legend-clicks", "Clicks per hour")])
-    peak = max((clicks for _, clicks in hours), default=0)
-    y = _Scale(nice_axis(max(peak, capacity or 0)), chart.plot_top, chart.plot_bottom)
-    bar_width, places = _hourly_layout(len(hours), chart.plot_left, chart.plot_right)
+    counts = [clicks for _, clicks in hours]
+    y = _Scale(nice_axis(max(*counts, capacity or 0, 0)), chart.plot_top, chart.plot_bottom)
     bottom = chart.plot_bottom
-    last = len(hours) - 1 if partial_last else -1
-    # Most hours share a handful of small counts: each count's bar top and height once.
-    heights: dict[int, tuple[float, float]] = {}
-    bars, columns = chart.bars, chart.columns
-    for index, ((hour, clicks), (bar_x, column_x, column_width)) in enumerate(
-        zip(hours, places, strict=True)
-    ):
+    # Most hours share a handful of small counts: each count's bar and words once.
+    per_count: dict[int, tuple[str, float, float, str]] = {}
+    for clicks in set(counts):
         over = capacity is not None and clicks > capacity
-        css = "bar-over" if over else "bar-clicks"
-        if (height := heights.get(clicks)) is None:
-            top = y(clicks)
-            height = heights[clicks] = (top, round(bottom - top, 1))
-        if index == last:
-            bars.append(Bar(bar_x, height[0], bar_width, height[1], f"{css} bar-so-far"))
-            title = f"{hour_text(hour)} (so far): {count_text(clicks)} clicks"
-        else:
-            bars.append(Bar(bar_x, height[0], bar_width, height[1], css))
-            title = f"{hour_text(hour)}: {count_text(clicks)} clicks"
-        if over:
-            title += f" (capacity {capacity}, over)"
-        columns.append(Column(column_x, column_width, title))
+        top = y(clicks)
+        per_count[clicks] = (
+            "bar-over" if over else "bar-clicks",
+            top,
+            round(bottom - top, 1),
+            f": {count_text(clicks)} clicks" + (f" (capacity {capacity}, over)" if over else ""),
+        )
+    css, tops, heights, words = (
+        zip(*(per_count[clicks] for clicks in counts), strict=True) if hours else ((),) * 4
+    )
+    titles = [hour_text(hour) + said for (hour, _), said in zip(hours, words, strict=True)]
+    if partial_last and hours:
+        css = (*css[:-1], f"{css[-1]} bar-so-far")
+        titles[-1] = f"{hour_text(hours[-1][0])} (so far){words[-1]}"
+    chart.hourly = HourlyBars(
+        len(hours), chart.plot_left, chart.plot_right, css, tops, heights, tuple(titles)
+    )
     if capacity is not None:
         # Named in the legend, not on the plot, where it would lie across the bars.
         chart.threshold = Tick(y(capacity), f"capacity {capacity}/h")

@@ -1,5 +1,6 @@
 """The dashboard's chart markup, written out in Python (dashboard/chart_html.py)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
@@ -58,7 +59,8 @@ def test_a_chart_is_well_formed_markup_with_every_value_and_its_text_escaped() -
 def test_coordinates_are_never_localised() -> None:
     chart = hourly_chart(_hours([1, 7, 2]), None, label="clicks")
     html = str(render_chart(chart))
-    rect = chart.bars[0]
+    assert chart.hourly is not None
+    rect = chart.hourly.bars[0]
     assert f'y="{rect.y}"' in html and f'height="{rect.height}"' in html
     for attribute in ('y="', 'height="', 'x="', 'width="'):
         for value in html.split(attribute)[1:]:
@@ -71,3 +73,37 @@ def test_a_count_is_written_as_the_dashboards_language_writes_it(value: int) -> 
     Django's number_format writes in the product's language (LANGUAGE_CODE, en-us)."""
     assert count_text(value) == number_format(value, force_grouping=True)
     assert num(value) == number_format(value, force_grouping=True)
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=5000), min_size=1, max_size=168),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=3000)),
+    st.booleans(),
+)
+def test_an_hourly_chart_draws_its_geometry_as_any_chart_would(
+    counts: list[int], capacity: int | None, partial_last: bool
+) -> None:
+    """An hourly chart's bars and columns, written from places shared by every chart of
+    as many hours, are the elements the general drawing writes from their Bar and Column
+    geometry: the same attributes and titles, in the same order."""
+    chart = hourly_chart(_hours(counts), capacity, label="clicks", partial_last=partial_last)
+    assert chart.hourly is not None
+    general = replace(chart, hourly=None, bars=chart.hourly.bars, columns=chart.hourly.columns)
+
+    def rects(html: str) -> list[tuple[dict[str, str], str | None]]:
+        plot = ElementTree.fromstring(html).findall(f".//{SVG}svg")[0]
+        return [
+            (dict(rect.attrib), rect.findtext(f"{SVG}title")) for rect in plot.iter(f"{SVG}rect")
+        ]
+
+    drawn = rects(render_chart(chart))
+    assert drawn == rects(render_chart(general))
+    assert len(drawn) == 2 * len(counts)
+    assert [title for _, title in drawn if title][-1].endswith(
+        f"{count_text(counts[-1])} clicks"
+        + (
+            f" (capacity {capacity}, over)"
+            if capacity is not None and counts[-1] > capacity
+            else ""
+        )
+    )
