@@ -13,11 +13,11 @@ from typing import Any
 
 from axes.helpers import get_cool_off
 from django.conf import settings
-from django.contrib.admin import site as admin_site
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.crypto import salted_hmac
 
+from accounts.admin_look import admin_look
 from api.errors import error_body
 
 # The unique-local prefix: a pseudonym can never be mistaken for a routable address.
@@ -76,11 +76,7 @@ def lockout_response(
     if wants_json:
         response = JsonResponse(error_body("locked_out", message), status=429)
     else:
-        context = admin_site.each_context(request) | {
-            "title": "Sign-in locked",
-            "message": message,
-            "is_nav_sidebar_enabled": False,
-        }
+        context = admin_look(request) | {"title": "Sign-in locked", "message": message}
         response = render(request, "accounts/locked_out.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response

@@ -7,13 +7,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin import site as admin_site
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.crypto import salted_hmac
 
+from accounts.admin_look import admin_look
 from accounts.forms import PartnerPasswordResetForm
 from accounts.lockout import pseudonymous_client_ip
 from accounts.partners import membership_of, password_tokens
@@ -27,7 +27,7 @@ class _AdminLook:
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
-        return admin_site.each_context(self.request) | {"is_nav_sidebar_enabled": False} | context
+        return admin_look(self.request) | context
 
 
 class SetPasswordView(_AdminLook, auth_views.PasswordResetConfirmView):
@@ -87,10 +87,9 @@ class ForgotPasswordView(_AdminLook, auth_views.PasswordResetView):
         refused = [verdict for verdict in verdicts if not verdict.allowed]
         if refused:
             wait = max(refused, key=lambda verdict: verdict.wait)
-            context = admin_site.each_context(request) | {
+            context = admin_look(request) | {
                 "title": "Try again later",
                 "minutes": math.ceil(wait.wait / 60),
-                "is_nav_sidebar_enabled": False,
             }
             response = render(request, "accounts/forgot_password_limited.html", context, status=429)
             response["Retry-After"] = wait.retry_after

@@ -7,7 +7,6 @@ from typing import Any
 
 import django_otp
 import segno
-from django.contrib.admin import site as admin_site
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -17,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.admin_look import admin_look
 from accounts.forms import TokenForm
 from accounts.second_factor import is_verified
 
@@ -115,5 +115,5 @@ def _with_next(url: str, request: HttpRequest) -> str:
 
 
 def _page(request: HttpRequest, template: str, title: str, context: dict[str, Any]) -> HttpResponse:
-    base = admin_site.each_context(request) | {"is_nav_sidebar_enabled": False}
-    return render(request, template, base | {"title": title, "next": _next_url(request)} | context)
+    base = admin_look(request) | {"title": title, "next": _next_url(request)}
+    return render(request, template, base | context)

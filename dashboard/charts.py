@@ -104,7 +104,7 @@ class Chart:
     note: str = ""  # said under the chart, e.g. which bar is a day so far
     # An hourly chart's bars and hover columns (hourly_chart), instead of `bars` and
     # `columns`.
-    hourly: "HourlyBars | None" = None
+    hourly: HourlyBars | None = None
 
     def add_bar(
         self, centre: float, width: float, top: float, css: str, bottom: float | None = None
@@ -347,7 +347,8 @@ def hourly_chart(
     the last hour drawn apart when it is the current one (`partial_last`)."""
     chart = Chart(label=label, legend=[("legend-clicks", "Clicks per hour")])
     counts = [clicks for _, clicks in hours]
-    y = _Scale(nice_axis(max(*counts, capacity or 0, 0)), chart.plot_top, chart.plot_bottom)
+    peak = max(counts, default=0)
+    y = _Scale(nice_axis(max(peak, capacity or 0)), chart.plot_top, chart.plot_bottom)
     bottom = chart.plot_bottom
     # Most hours share a handful of small counts: each count's bar and words once.
     per_count: dict[int, tuple[str, float, float, str]] = {}

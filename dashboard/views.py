@@ -11,7 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.admin import site as admin_site
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -19,6 +18,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.admin_look import admin_look
 from dashboard import exports, pages
 from dashboard.forms import BillingForm, last_complete_month
 from dashboard.pdf import html_to_pdf
@@ -63,25 +63,7 @@ def dashboard_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
 
 
 def _page(request: HttpRequest, template: str, title: str, context: dict[str, Any]) -> HttpResponse:
-    return render(request, template, _admin_chrome(request) | {"title": title} | context)
-
-
-def _admin_chrome(request: HttpRequest) -> dict[str, Any]:
-    """What the admin's templates need for their header and navigation: the part of
-    `admin_site.each_context` that these pages show. Not each_context itself, which also
-    lists every app and model the user may see for the sidebar these pages do not have
-    (a walk of every registered model's permissions, some 1.5 ms of each page)."""
-    script_name = request.META["SCRIPT_NAME"]
-    return {
-        "site_title": admin_site.site_title,
-        "site_header": admin_site.site_header,
-        "site_url": (
-            script_name if admin_site.site_url == "/" and script_name else admin_site.site_url
-        ),
-        "has_permission": admin_site.has_permission(request),
-        "is_popup": False,
-        "is_nav_sidebar_enabled": False,
-    }
+    return render(request, template, admin_look(request) | {"title": title} | context)
 
 
 def _filter_context(

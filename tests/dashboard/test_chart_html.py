@@ -86,7 +86,8 @@ def test_an_hourly_chart_draws_its_geometry_as_any_chart_would(
     """An hourly chart's bars and columns, written from places shared by every chart of
     as many hours, are the elements the general drawing writes from their Bar and Column
     geometry: the same attributes and titles, in the same order."""
-    chart = hourly_chart(_hours(counts), capacity, label="clicks", partial_last=partial_last)
+    hours = _hours(counts)
+    chart = hourly_chart(hours, capacity, label="clicks", partial_last=partial_last)
     assert chart.hourly is not None
     general = replace(chart, hourly=None, bars=chart.hourly.bars, columns=chart.hourly.columns)
 
@@ -98,12 +99,21 @@ def test_an_hourly_chart_draws_its_geometry_as_any_chart_would(
 
     drawn = rects(render_chart(chart))
     assert drawn == rects(render_chart(general))
-    assert len(drawn) == 2 * len(counts)
-    assert [title for _, title in drawn if title][-1].endswith(
-        f"{count_text(counts[-1])} clicks"
-        + (
-            f" (capacity {capacity}, over)"
-            if capacity is not None and counts[-1] > capacity
-            else ""
+    bars = [attributes for attributes, title in drawn if title is None]
+    titles = [title for _, title in drawn if title is not None]
+    assert len(bars) == len(titles) == len(counts)
+    # Each hour's bar and title are its own count's, in the hours' order.
+    for n, (clicks, bar, title) in enumerate(zip(counts, bars, titles, strict=True)):
+        over = capacity is not None and clicks > capacity
+        so_far = partial_last and n == len(counts) - 1
+        assert title == (
+            f"{hours[n][0]:%Y-%m-%d %H:%M}{' (so far)' if so_far else ''}: "
+            f"{count_text(clicks)} clicks{f' (capacity {capacity}, over)' if over else ''}"
         )
-    )
+        assert bar["class"] == ("bar-over" if over else "bar-clicks") + (
+            " bar-so-far" if so_far else ""
+        )
+    # Taller bars for more clicks, none for none.
+    heights = {clicks: float(bar["height"]) for clicks, bar in zip(counts, bars, strict=True)}
+    assert [heights[c] for c in sorted(heights)] == sorted(heights.values())
+    assert heights.get(0, 0.0) == 0.0

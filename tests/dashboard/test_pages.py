@@ -377,3 +377,17 @@ def test_a_zone_without_day_figures_shows_no_session_figure_and_says_why(
     assert "They are not available for America/Caracas" in elsewhere
     assert kpi(elsewhere, "displays") == "1" and kpi(elsewhere, "clicks") == "1"
     assert kpi(elsewhere, "sessions-reached") == kpi(elsewhere, "conversion-rate") == EMPTY
+
+
+@pytest.mark.parametrize("url", ["/dashboard/", "/dashboard/load/", "/dashboard/partners/acme/"])
+def test_a_dashboard_page_has_the_admins_header_and_user_links_and_no_sidebar(
+    staff_client: Client, url: str
+) -> None:
+    """accounts.admin_look: the admin's header from a part of each_context, without the
+    sidebar's list of apps."""
+    Partner.objects.create(name="Acme", slug="acme")
+    html = staff_client.get(url).content.decode()
+    assert '<div id="site-name"><a href="/admin/">Throughline Events</a></div>' in html
+    assert '<div id="user-tools">' in html
+    assert '<a href="/">View site</a>' in html
+    assert 'id="nav-sidebar"' not in html and 'id="toggle-nav-sidebar"' not in html
