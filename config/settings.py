@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Idle and absolute session lifetimes, before the user is read (accounts/sessions.py).
+    "accounts.sessions.SessionLifetimeMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Pages of figures may read them from the read replica (config/routers.py).
     "config.routers.ReplicaReadsMiddleware",
@@ -220,9 +222,12 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 OTP_TOTP_ISSUER = "Throughline Events"
 # The admin never shows a TOTP device's secret or QR code once it exists.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
-# A staff session ends after this many seconds without a request (every request renews it).
+# A session ends after SESSION_COOKIE_AGE seconds without a request (renewed at most once a
+# minute, not saved on every request) and SESSION_MAX_AGE after its sign-in, however busy
+# (accounts/sessions.py).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=2 * 60 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_MAX_AGE = env.int("SESSION_MAX_AGE", default=12 * 60 * 60)
+SESSION_SAVE_EVERY_REQUEST = False
 
 # Security headers. The API and the dashboard run under a strict CSP: no inline script,
 # no third-party host.
