@@ -427,7 +427,7 @@ def test_the_load_page_states_its_rule_refreshes_and_exports_its_table(
 
     html = staff_client.get("/dashboard/load/").content.decode()
     assert '<meta http-equiv="refresh" content="120">' in html
-    assert "“Over capacity” means at least one clock hour in the window" in html
+    assert "&ldquo;Over capacity&rdquo; means at least one clock hour in the window" in html
     assert re.search(
         r'<tr data-helpline="[^"]+"><th scope="row">.*?</th>\s*'
         r'<td><span class="flag flag-over">over capacity',
