@@ -33,6 +33,13 @@ def _css(name: str) -> str:
     return escape(name)
 
 
+@functools.lru_cache(maxsize=4096)
+def _title_text(title: str) -> str:
+    """An hourly column's title, escaped: a load page's charts repeat many of theirs (the
+    same hour and count on several helplines), and so do its reloads."""
+    return escape(title)
+
+
 @functools.lru_cache(maxsize=8192)
 def _percent_text(part: float, whole: float) -> str:
     """`part` of `whole` as the percentage an x or a width is written in; a page's charts
@@ -78,7 +85,7 @@ def _hourly_layers(hourly: HourlyBars, top: int, column_height: str) -> tuple[li
             text = ends[end] = f' class="{_css(css)}" y="{bar_top}" height="{height}" rx="1"/>'
         bars.append(place + text)
     columns = [
-        f"{place}{escape(title)}</title></rect>"
+        f"{place}{_title_text(title)}</title></rect>"
         for place, title in zip(column_places, hourly.titles, strict=True)
     ]
     return bars, columns
