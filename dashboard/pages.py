@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -405,8 +406,11 @@ def impact_report(query: DashboardQuery, partner: Partner, *, now: datetime) -> 
     }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HelplineLoad:
+    """A helpline's clicks per hour over 24 hours and 7 days; each figure is worked out
+    once (the page and load.csv read them several times each)."""
+
     helpline: Helpline
     day: list[tuple[datetime, int]]
     week: list[tuple[datetime, int]]
@@ -417,23 +421,23 @@ class HelplineLoad:
     def _over(hours: list[tuple[datetime, int]], capacity: int | None) -> int:
         return 0 if capacity is None else sum(1 for _, clicks in hours if clicks > capacity)
 
-    @property
+    @cached_property
     def clicks_24h(self) -> int:
         return sum(clicks for _, clicks in self.day)
 
-    @property
+    @cached_property
     def peak_24h(self) -> int:
         return max((clicks for _, clicks in self.day), default=0)
 
-    @property
+    @cached_property
     def peak_7d(self) -> int:
         return max((clicks for _, clicks in self.week), default=0)
 
-    @property
+    @cached_property
     def over_24h(self) -> int:
         return self._over(self.day, self.helpline.hourly_capacity)
 
-    @property
+    @cached_property
     def over_7d(self) -> int:
         return self._over(self.week, self.helpline.hourly_capacity)
 
@@ -442,7 +446,7 @@ class HelplineLoad:
         """Clicks in the current clock hour so far."""
         return self.day[-1][1] if self.day else 0
 
-    @property
+    @cached_property
     def flagged(self) -> bool:
         return bool(self.over_24h or self.over_7d)
 

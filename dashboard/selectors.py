@@ -23,7 +23,12 @@ def filter_helplines() -> list[Helpline]:
 
 
 def priority_helplines() -> list[Helpline]:
-    return list(Helpline.objects.filter(is_priority=True).order_by("name", "public_id"))
+    """The priority helplines by name, with what the load page and load.csv show of them."""
+    return list(
+        Helpline.objects.filter(is_priority=True)
+        .only("pk", "public_id", "name", "country_code", "hourly_capacity")
+        .order_by("name", "public_id")
+    )
 
 
 def recent_load_episodes(limit: int, *, helpline: Helpline | None = None) -> list[LoadEpisode]:
