@@ -33,11 +33,10 @@ def _css(name: str) -> str:
     return escape(name)
 
 
-@functools.lru_cache(maxsize=4096)
-def _title_text(title: str) -> str:
-    """An hourly column's title, escaped: a load page's charts repeat many of theirs (the
-    same hour and count on several helplines), and so do its reloads."""
-    return escape(title)
+@functools.lru_cache(maxsize=1024)
+def _hour_text(hour: str) -> str:
+    """An hour as a title starts, escaped: a page's charts share their hours."""
+    return escape(hour)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -70,24 +69,29 @@ def _hourly_places(
 
 
 def _hourly_layers(hourly: HourlyBars, top: int, column_height: str) -> tuple[list[str], list[str]]:
-    """The bars and the hover columns of an hourly chart."""
+    """The bars and the hover columns of an hourly chart, each hour's place followed by
+    the markup of its count, written once per distinct count."""
     bar_places, column_places = _hourly_places(
         hourly.count, hourly.left, hourly.right, top, column_height
     )
-    # A bar's class and height, written once for each of the chart's few distinct counts.
-    ends: dict[tuple[str, float, float], str] = {}
-    bars = []
-    for place, end in zip(
-        bar_places, zip(hourly.css, hourly.tops, hourly.heights, strict=True), strict=True
-    ):
-        if (text := ends.get(end)) is None:
-            css, bar_top, height = end
-            text = ends[end] = f' class="{_css(css)}" y="{bar_top}" height="{height}" rx="1"/>'
-        bars.append(place + text)
+
+    def bar_end(css: str, bar_top: float, height: float) -> str:
+        return f' class="{_css(css)}" y="{bar_top}" height="{height}" rx="1"/>'
+
+    ends, words = {}, {}
+    for clicks, look in hourly.looks.items():
+        ends[clicks] = bar_end(look.css, look.top, look.height)
+        words[clicks] = f"{escape(look.words)}</title></rect>"
+    counts = hourly.counts
+    bars = [place + ends[clicks] for place, clicks in zip(bar_places, counts, strict=True)]
     columns = [
-        f"{place}{_title_text(title)}</title></rect>"
-        for place, title in zip(column_places, hourly.titles, strict=True)
+        f"{place}{_hour_text(hour)}{words[clicks]}"
+        for place, hour, clicks in zip(column_places, hourly.hours, counts, strict=True)
     ]
+    if hourly.so_far:  # the current hour, drawn apart
+        css, bar_top, height, title = hourly.look(hourly.count - 1)
+        bars[-1] = bar_places[-1] + bar_end(css, bar_top, height)
+        columns[-1] = f"{column_places[-1]}{escape(title)}</title></rect>"
     return bars, columns
 
 

@@ -45,38 +45,59 @@ class Column(NamedTuple):
     title: str
 
 
+class Look(NamedTuple):
+    """How an hour of a given count is drawn: its bar's class, top and height, and the
+    words of its title after the hour (": 12 clicks (capacity 10, over)")."""
+
+    css: str
+    top: float
+    height: float
+    words: str
+
+
+SO_FAR_CSS = " bar-so-far"
+SO_FAR_WORDS = " (so far)"
+
+
 @dataclass(frozen=True, slots=True)
 class HourlyBars:
     """An hourly chart's bars and hover columns, one of each per hour, at the places of
-    `_hourly_layout(count)`, which every chart of as many hours shares. Kept as parallel
-    tuples: a load page draws 16 such charts of up to 168 hours, and a Bar and a Column
-    object per hour were a third of the page's time. `bars` and `columns` give them as
-    the other charts hold theirs."""
+    `_hourly_layout(count)`, which every chart of as many hours shares. Kept as each hour's
+    text and count, and the look of each distinct count once: a load page draws 16 such
+    charts of up to 168 hours whose hours repeat a handful of counts, and a Bar and a
+    Column object per hour were a third of the page's time. `bars` and `columns` give them
+    as the other charts hold theirs."""
 
     count: int
     left: int  # the plot's edges, in the drawing's units
     right: int
-    css: tuple[str, ...]
-    tops: tuple[float, ...]
-    heights: tuple[float, ...]
-    titles: tuple[str, ...]
+    hours: tuple[str, ...]  # each hour as hour_text writes it
+    counts: tuple[int, ...]  # its clicks
+    looks: dict[int, Look]  # by count
+    so_far: bool  # the last hour is the current one, drawn apart
+
+    def look(self, index: int) -> tuple[str, float, float, str]:
+        """The hour at `index`: its bar's class, top and height, and its title."""
+        css, top, height, words = self.looks[self.counts[index]]
+        if self.so_far and index == self.count - 1:
+            return f"{css}{SO_FAR_CSS}", top, height, f"{self.hours[index]}{SO_FAR_WORDS}{words}"
+        return css, top, height, f"{self.hours[index]}{words}"
 
     @property
     def bars(self) -> list[Bar]:
         bar_width, places = _hourly_layout(self.count, self.left, self.right)
+        looks = (self.look(i) for i in range(self.count))
         return [
             Bar(bar_x, top, bar_width, height, css)
-            for (bar_x, _, _), top, height, css in zip(
-                places, self.tops, self.heights, self.css, strict=True
-            )
+            for (bar_x, _, _), (css, top, height, _) in zip(places, looks, strict=True)
         ]
 
     @property
     def columns(self) -> list[Column]:
         _, places = _hourly_layout(self.count, self.left, self.right)
         return [
-            Column(column_x, column_width, title)
-            for (_, column_x, column_width), title in zip(places, self.titles, strict=True)
+            Column(column_x, column_width, self.look(i)[3])
+            for i, (_, column_x, column_width) in enumerate(places)
         ]
 
 
@@ -346,30 +367,29 @@ def hourly_chart(
     """Clicks per hour as bars against an hourly capacity line; over-capacity bars flagged;
     the last hour drawn apart when it is the current one (`partial_last`)."""
     chart = Chart(label=label, legend=[("legend-clicks", "Clicks per hour")])
-    counts = [clicks for _, clicks in hours]
+    counts = tuple(clicks for _, clicks in hours)
     peak = max(counts, default=0)
     y = _Scale(nice_axis(max(peak, capacity or 0)), chart.plot_top, chart.plot_bottom)
     bottom = chart.plot_bottom
-    # Most hours share a handful of small counts: each count's bar and words once.
-    per_count: dict[int, tuple[str, float, float, str]] = {}
+    # Most hours share a handful of counts: each count's bar and words are worked out once.
+    looks: dict[int, Look] = {}
     for clicks in set(counts):
         over = capacity is not None and clicks > capacity
         top = y(clicks)
-        per_count[clicks] = (
+        looks[clicks] = Look(
             "bar-over" if over else "bar-clicks",
             top,
             round(bottom - top, 1),
             f": {count_text(clicks)} clicks" + (f" (capacity {capacity}, over)" if over else ""),
         )
-    css, tops, heights, words = (
-        zip(*(per_count[clicks] for clicks in counts), strict=True) if hours else ((),) * 4
-    )
-    titles = [hour_text(hour) + said for (hour, _), said in zip(hours, words, strict=True)]
-    if partial_last and hours:
-        css = (*css[:-1], f"{css[-1]} bar-so-far")
-        titles[-1] = f"{hour_text(hours[-1][0])} (so far){words[-1]}"
     chart.hourly = HourlyBars(
-        len(hours), chart.plot_left, chart.plot_right, css, tops, heights, tuple(titles)
+        len(hours),
+        chart.plot_left,
+        chart.plot_right,
+        tuple(hour_text(hour) for hour, _ in hours),
+        counts,
+        looks,
+        so_far=partial_last and bool(hours),
     )
     if capacity is not None:
         # Named in the legend, not on the plot, where it would lie across the bars.
