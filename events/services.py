@@ -297,10 +297,16 @@ def _find_existing(partner: Partner, keys: list[tuple]) -> Found:
         timestamp__in=stamps,
         contact_method__in=methods,
     ).values_list("id", "received_at", *_WHAT)
-    return {
-        _key(tuple(identity)): (event_id, stored_at, False)
-        for event_id, stored_at, *identity in candidates
-    }
+    # The filter is a product of each column's values, so it also matches rows of other
+    # combinations, among them events this request has just inserted: only the keys asked
+    # for are answered, or such an event would be reported as already stored.
+    asked = set(keys)
+    found: Found = {}
+    for event_id, stored_at, *identity in candidates:
+        key = _key(tuple(identity))
+        if key in asked:
+            found[key] = (event_id, stored_at, False)
+    return found
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

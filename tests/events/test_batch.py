@@ -250,6 +250,33 @@ def test_each_id_answered_is_the_row_stored_for_that_event(
     assert len(set(rows)) == 5
 
 
+def test_a_new_event_beside_stored_ones_of_the_same_values_is_reported_created(
+    live_key: IssuedKey, helpline: Helpline, now: datetime
+) -> None:
+    # Found by the aggregates' property test: the stored events are looked up by each
+    # column's values, which also matched the click of 18:16 this batch had just inserted
+    # (its type, session, time and method each belong to a stored event), and it was
+    # answered as a duplicate though stored for the first time.
+    at = now.replace(hour=18, minute=15, second=0, microsecond=0) - timedelta(days=1)
+    click_1815 = new_event(helpline, "s1", at, "phone")
+    display_1816 = new_event(helpline, "s1", at + timedelta(minutes=1))
+    partner, key = live_key.key.partner, live_key.key
+    record_events(partner=partner, api_key=key, events=[click_1815, display_1816])
+
+    click_1816 = new_event(helpline, "s1", at + timedelta(minutes=1), "phone")
+    stored = record_events(
+        partner=partner, api_key=key, events=[click_1815, click_1816, display_1816, click_1816]
+    )
+
+    assert [one.created for one in stored] == [False, True, False, False]
+    assert (
+        stored[1].id
+        == stored[3].id
+        == Event.objects.get(type="helpline_click", timestamp=at + timedelta(minutes=1)).id
+    )
+    assert Event.objects.count() == 3
+
+
 def test_a_batch_holding_a_stored_event_inside_a_transaction_keeps_what_came_before(
     live_key: IssuedKey, helpline: Helpline, now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
