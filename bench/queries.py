@@ -1,7 +1,8 @@
 """The query benchmark, in one command: `make bench` (see bench/README.md).
 
 Every figure staff and partners read comes from the aggregate tables that `events.rollup`
-maintains (QuarterHourCount, DayCount, DaySessionCount, KeyDay) and `events.metrics` reads.
+maintains (QuarterHourCount, HourClicks, DayCount, DaySessionCount, KeyDay) and
+`events.metrics` reads.
 This judges that read side at several data sizes in one run (100,000 and 10,000,000
 events by default) against two targets per call:
 
@@ -65,6 +66,7 @@ FLAT_LIMIT = 2.0  # largest size / smallest size
 RAW_LIMIT = 0.05  # call / the raw-table query it replaced
 AGGREGATE_TABLES = (
     "events_quarterhourcount",
+    "events_hourclicks",
     "events_daycount",
     "events_daysessioncount",
     "events_keyday",
@@ -711,7 +713,7 @@ def checks(size: Size) -> list[tuple[str, bool]]:
     from django.db import connection
     from django.db.models import Sum
 
-    from events.metrics import Dimension, EventFilter, metric_rows
+    from events.metrics import Dimension, EventFilter, hourly_clicks, metric_rows
     from events.models import KeyDay
 
     assert size.cast is not None and size.now is not None
@@ -824,6 +826,20 @@ def checks(size: Size) -> list[tuple[str, bool]]:
             f"load page's {LOAD_DAYS} days: displays and clicks per UTC hour and priority "
             f"helpline ({len(raw_load):,} groups) = the raw two-level query",
             product_load == raw_load,
+        )
+    )
+    # What the load page draws: its clicks per hour and helpline, from HourClicks.
+    drawn = hourly_clicks({helpline for _, helpline in raw_load}, load_start, load_end)
+    results.append(
+        (
+            f"load page's {LOAD_DAYS} days: hourly_clicks (HourClicks) = the raw query's clicks "
+            f"per UTC hour and priority helpline ({len(drawn):,} hours with clicks)",
+            drawn
+            == {
+                (helpline, hour): clicks
+                for (hour, helpline), (_, clicks) in raw_load.items()
+                if clicks
+            },
         )
     )
     # Days of another zone (New York) and sessions per country: other aggregate rows.

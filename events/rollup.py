@@ -57,6 +57,7 @@ from events.models import (
     DaySessionCount,
     Event,
     EventType,
+    HourClicks,
     KeyDay,
     PairedDisplayDay,
     QuarterHourCount,
@@ -295,6 +296,12 @@ def _quarter_expression() -> str:
     )
 
 
+def _hour_expression() -> str:
+    if connection.vendor == "postgresql":
+        return "date_bin('1 hour', e.\"timestamp\", TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+    return "strftime('%%Y-%%m-%%d %%H:00:00', e.\"timestamp\")"
+
+
 def _utc_date_expression() -> str:
     if connection.vendor == "postgresql":
         return "(e.\"timestamp\" AT TIME ZONE 'UTC')::date"
@@ -338,6 +345,17 @@ def _add_quarters(where: str, params: Sequence[Any]) -> None:
     )
     keys = ["partner_id", "is_test", "helpline_id", "quarter"]
     _execute(_add_to(QuarterHourCount, keys, COUNT_COLUMNS, select), params)
+
+
+def _add_hour_clicks(where: str, params: Sequence[Any]) -> None:
+    """Add the live clicks of the events `where` (a condition on `e`) to HourClicks."""
+    hour = _hour_expression()
+    select = (
+        f"SELECT e.helpline_id, {hour}, COUNT(*) FROM {_table(Event)} e "
+        f"WHERE ({where}) AND NOT e.is_test AND e.type = '{EventType.CLICK}' "
+        f"GROUP BY e.helpline_id, {hour}"
+    )
+    _execute(_add_to(HourClicks, ["helpline_id", "hour"], ["clicks"], select), params)
 
 
 def _add_key_days(where: str, params: Sequence[Any]) -> None:
@@ -481,6 +499,7 @@ def _add_events(low: str, high: str) -> tuple[int, int]:
     if first is None or last is None:
         return 0, 0
     _add_quarters(where, [])
+    _add_hour_clicks(where, [])
     _add_key_days(where, [])
     _add_paired_displays(low, high)
     windows = windows_overlapping(_covered_zones(), first, last + timedelta(microseconds=1))
@@ -544,8 +563,10 @@ def _rebuild_span(
     DayCount.objects.filter(day_start__gte=wide_start, day_end__lte=wide_end).delete()
     DaySessionCount.objects.filter(day_start__gte=wide_start, day_end__lte=wide_end).delete()
     QuarterHourCount.objects.filter(quarter__gte=start, quarter__lt=end).delete()
+    HourClicks.objects.filter(hour__gte=start, hour__lt=end).delete()
     KeyDay.objects.filter(day__gte=start.date(), day__lt=end.date()).delete()
     _add_quarters(where, params)
+    _add_hour_clicks(where, params)
     _add_key_days(where, params)
     _rebuild_paired_displays(start, end, mark)
     _recompute_windows(windows, mark, deleted=True)

@@ -32,11 +32,13 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from api.utc import floor_hour
 from events.metrics import (
     Dimension,
     EventFilter,
     MetricRow,
     forget_kept_zones,
+    hourly_clicks,
     iter_metric_rows,
     metric_rows,
     totals,
@@ -48,6 +50,7 @@ from events.models import (
     DaySessionCount,
     Event,
     EventType,
+    HourClicks,
     KeyDay,
     QuarterHourCount,
     RollupState,
@@ -268,6 +271,7 @@ def forget_everything() -> None:
     for model in (
         Event,
         QuarterHourCount,
+        HourClicks,
         DayCount,
         DaySessionCount,
         KeyDay,
@@ -584,6 +588,21 @@ def test_every_figure_equals_an_independent_count_of_the_events_sent(
     for dims in [(), (HOUR,), (DAY, HELPLINE), (METHOD,)]:
         assert_figures(cast, events, dims=dims, tz=zone, start=start, end=end, include_test=True)
     assert_figures(cast, events, dims=(), tz=zone, start=start, end=end, test_only=True)
+    # The load page's clicks per helpline and UTC hour (HourClicks), over the cut's hours.
+    assert_hourly_clicks(cast, events, floor_hour(start), floor_hour(end) + timedelta(hours=1))
+
+
+def assert_hourly_clicks(
+    cast: Cast, events: Iterable[Sent], start: datetime, end: datetime
+) -> None:
+    """hourly_clicks of every helpline equals a count of the live clicks sent."""
+    want = Counter(
+        (cast.lines[e.line].pk, floor_hour(e.when))
+        for e in events
+        if e.method and not e.is_test and start <= e.when < end
+    )
+    lines = [line.pk for line in cast.lines.values()]
+    assert hourly_clicks(lines, start, end) == dict(want), f"{start}..{end}"
 
 
 def test_a_range_cut_at_7_past_an_hour_counts_every_display_and_click(cast: Cast) -> None:
@@ -625,7 +644,7 @@ def test_a_range_cut_at_7_past_an_hour_counts_every_display_and_click(cast: Cast
 def aggregate_tables() -> dict[str, list[tuple]]:
     """Every aggregate row, comparable across runs."""
     tables: dict[str, list[tuple]] = {}
-    for model in (QuarterHourCount, DayCount, DaySessionCount, KeyDay):
+    for model in (QuarterHourCount, HourClicks, DayCount, DaySessionCount, KeyDay):
         columns = [f.attname for f in model._meta.concrete_fields if f.attname != "pk"]
         tables[model.__name__] = sorted(model.objects.values_list(*columns), key=repr)
     return tables

@@ -42,6 +42,7 @@ from events.models import (
     DayCount,
     DaySessionCount,
     Event,
+    HourClicks,
     KeyDay,
     QuarterHourCount,
     RollupState,
@@ -263,7 +264,7 @@ def fail_half_way_in_add_windows(monkeypatch: pytest.MonkeyPatch, executed: list
 
 
 def fail_at_the_session_counts(monkeypatch: pytest.MonkeyPatch, executed: list[str]) -> None:
-    """The run's last statement, adding to DaySessionCount, raises: quarter counts, key
+    """The run's last statement, adding to DaySessionCount, raises: quarter counts, hour clicks, key
     days and DayCount are already written in the run's transaction."""
     original = rollup._execute
     sessions = f"INSERT INTO {rollup._table(DaySessionCount)} "
@@ -298,7 +299,7 @@ def test_a_run_that_fails_half_way_adds_nothing_and_the_next_run_is_exact(
         displays = sum(1 for event in ledger.events if not event.method)
         assert executed == [f"_add_windows after {displays} displays in quarters"]
     else:
-        written = [QuarterHourCount, KeyDay, DayCount, DaySessionCount]
+        written = [QuarterHourCount, HourClicks, KeyDay, DayCount, DaySessionCount]
         assert executed == [rollup._table(model) for model in written]
     assert snapshot() == before
     roll_up()
@@ -523,6 +524,7 @@ def test_rollup_events_from_to_rebuilds_the_days_and_says_what_it_did(
     )
     DaySessionCount.objects.filter(day_start__lt=nov18[1], day_end__gt=nov18[0]).delete()
     QuarterHourCount.objects.filter(quarter__gte=nov18[0], quarter__lt=nov18[1]).delete()
+    HourClicks.objects.filter(hour__gte=nov18[0], hour__lt=nov18[1]).update(clicks=F("clicks") + 1)
     KeyDay.objects.filter(day=date(2026, 11, 18)).update(events=0)
     assert aggregate_tables() != exact
 
@@ -555,7 +557,7 @@ def test_a_rebuild_of_a_bulk_load_builds_every_aggregate_once(cast: Cast, frozen
         f"{windows_overlapping_day(date(2026, 11, 18))} day windows, in "
     )
     built = aggregate_tables()
-    for model in (DayCount, DaySessionCount, QuarterHourCount, KeyDay):
+    for model in (DayCount, DaySessionCount, QuarterHourCount, HourClicks, KeyDay):
         model.objects.all().delete()
     RollupState.objects.all().delete()
     roll_up()
