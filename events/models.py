@@ -207,11 +207,12 @@ class QuarterHourCount(EventCounts):
                 include=["is_test", "helpline", *COUNT_COLUMNS],
                 name="quarter_count_partner_time",
             ),
-            # Live clicks of a few helplines over a range (the load page, check_load, the
-            # directory's load status): read from this index alone. Rows are written in
-            # the order events arrive, so a week of one helpline lies on as many heap pages
-            # as it has rows; at 10M events the load page's query read 23,000 pages
-            # through quarter_count_time (139 ms) and 250 here (11 ms). Only rows holding
+            # Live clicks of a few helplines over a range (check_load's rolling hours, the
+            # directory's load status; the load page reads HourClicks): read from this
+            # index alone. Rows are written in the order events arrive, so a week of one
+            # helpline lies on as many heap pages as it has rows; at 10M events a week of
+            # the priority helplines read 23,000 pages through quarter_count_time (139 ms)
+            # and 250 here (11 ms). Only rows holding
             # a click: half of them at 10M events (a quarter-hour of one partner on one
             # helpline holds a few events), which halved that query again (4.6 -> 2.4 ms).
             models.Index(

@@ -81,12 +81,10 @@ def test_the_idle_timeout_is_renewed_at_most_once_a_minute(root: User) -> None:
         assert cookie["max-age"] == int(TWO_HOURS.total_seconds())
 
         # Idle from there: the session ends two hours after the renewal, not after the
-        # request that followed it within the minute.
+        # request that followed it within the minute (up to a minute sooner).
         clock.shift(timedelta(seconds=30))
         assert session_writes(client) == []
-        clock.move_to(renewed + TWO_HOURS - timedelta(seconds=1))
-        assert client.get("/admin/").status_code == 200
-        clock.move_to(renewed + TWO_HOURS - timedelta(seconds=1) + TWO_HOURS)
+        clock.move_to(renewed + TWO_HOURS + timedelta(seconds=1))
         assert signed_out(client.get("/admin/"))
 
 
